@@ -1,0 +1,54 @@
+"""`abel-triage`: the command line. Each command group lives in its own module and is registered here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from db.cli.common import CliError, state
+
+app = typer.Typer(
+    name="abel-triage",
+    help="Find out why a math LLM fails, and keep those reasons tracked until the next model fixes them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _global_options(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Database URL or SQLite path (env ABEL_TRIAGE_DB; default ./abel_triage.db).",
+        envvar="ABEL_TRIAGE_DB",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages to stderr."),
+) -> None:
+    state.db_url = db
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to `app`.
+    from db.cli import cmd_core  # noqa: F401
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: known errors become one line on stderr and exit code 1."""
+    from db.session import DatabaseError
+
+    try:
+        app()
+    except (CliError, DatabaseError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: everything committed so far is kept; run the command again to finish", err=True)
+        sys.exit(130)
