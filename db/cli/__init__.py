@@ -18,6 +18,10 @@ app = typer.Typer(
 )
 
 
+report_app = typer.Typer(help="Machine-readable reports (add --json).", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
 @app.callback()
 def _global_options(
     db: str | None = typer.Option(
