@@ -1,0 +1,33 @@
+# The two set-up commands of the README: `make run` (dashboard on the default SQLite file) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8501
+
+.PHONY: install run test lint browser
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium for the real-browser test (Playwright drives it; no browser download).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: /usr/bin/chromium missing and not root; the browser test will be skipped"; fi
+
+run: install
+	$(BIN)/abel-triage setup $(if $(FROM_GITHUB),--from-github,)
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q

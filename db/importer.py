@@ -1,0 +1,242 @@
+"""Importing Abel's published outputs into the database: one run per file, idempotent and resumable.
+
+Each file is committed in batches, so a kill loses at most the batch in flight; running the import again
+inserts only what is missing (the unique key run x problem x sample makes duplicates impossible).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from analysis.abel_outputs import (
+    PUBLISHED_SETTINGS,
+    AbelFile,
+    discover_files,
+    problem_from_record,
+    read_abel_file,
+    sha256_file,
+    unrecognized_entries,
+)
+from analysis.benchmarks import get_benchmark, load_benchmark_file
+from analysis.types import LineError
+from db.models import Response, Run, utcnow
+from db.session import session_scope
+from db.store import (
+    ensure_benchmark,
+    ensure_model,
+    problem_ids_by_key,
+    resolve_original_links,
+    upsert_problems,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class FileReport:
+    path: str
+    run_id: int
+    model: str
+    benchmark: str
+    lines: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[LineError] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    files: list[FileReport] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)  # benchmark-file errors and per-line errors
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def inserted(self) -> int:
+        return sum(f.inserted for f in self.files)
+
+    @property
+    def all_errors(self) -> list[LineError]:
+        return self.errors + [e for f in self.files for e in f.errors]
+
+
+def _load_benchmark_problems(session: Session, name: str, benchmarks_dir: Path, report: ImportReport) -> bool:
+    """Store the problems of benchmark `name` from its file under `benchmarks_dir`. False when absent."""
+    spec = get_benchmark(name)
+    path = benchmarks_dir / spec.default_file
+    if not path.is_file():
+        report.warnings.append(f"benchmark file for {name} not found at {path}; questions taken from the prompts")
+        return False
+    problems, errors = load_benchmark_file(name, path)
+    report.errors.extend(errors)
+    bench = ensure_benchmark(
+        session, name, domain=spec.domain, answer_type=spec.answer_type, description=spec.description
+    )
+    upsert_problems(session, bench, problems)
+    return True
+
+
+def import_abel_outputs(
+    engine: Engine,
+    directory: Path,
+    *,
+    benchmarks_dir: Path | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Import every `<benchmark>/<size>.jsonl` under `directory`. See the module docstring."""
+    files = discover_files(Path(directory))
+    report = ImportReport()
+    for extra in unrecognized_entries(Path(directory)):
+        report.warnings.append(f"not an Abel output this importer knows, skipped: {extra}")
+
+    loaded_from_file: set[str] = set()
+    if benchmarks_dir is not None:
+        if not Path(benchmarks_dir).is_dir():
+            raise NotADirectoryError(f"benchmarks directory not found: {benchmarks_dir}")
+        # gsm8k first: perturbed sets link to it.
+        names = sorted({f.benchmark for f in files} | {"gsm8k"}, key=lambda n: n != "gsm8k")
+        for name in names:
+            with session_scope(engine) as session:
+                if _load_benchmark_problems(session, name, Path(benchmarks_dir), report):
+                    loaded_from_file.add(name)
+
+    for abel_file in files:
+        report.files.append(_import_file(engine, abel_file, abel_file.benchmark in loaded_from_file, on_progress))
+
+    with session_scope(engine) as session:
+        resolve_original_links(session)
+    return report
+
+
+def _import_file(
+    engine: Engine,
+    abel_file: AbelFile,
+    problems_from_benchmark: bool,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> FileReport:
+    records, errors = read_abel_file(abel_file.path)
+    spec = get_benchmark(abel_file.benchmark)
+    digest = sha256_file(abel_file.path)
+    with session_scope(engine) as session:
+        bench = ensure_benchmark(
+            session, spec.name, domain=spec.domain, answer_type=spec.answer_type, description=spec.description
+        )
+        m = abel_file.model
+        model = ensure_model(
+            session, m.name, hf_id=m.hf_id, family=m.family, size=m.size, size_b=m.size_b, generation=m.generation
+        )
+        if not problems_from_benchmark:
+            # Inferred problems never overwrite richer ones loaded from the benchmark file.
+            upsert_problems(session, bench, [problem_from_record(spec.name, r) for r in records], overwrite=False)
+        run = session.scalar(select(Run).where(Run.run_key == abel_file.run_key))
+        if run is None:
+            run = Run(
+                run_key=abel_file.run_key,
+                model_id=model.id,
+                benchmark_id=bench.id,
+                source="import",
+                settings=dict(PUBLISHED_SETTINGS),
+                status="running",
+                code_version=_code_version(),
+                source_path=str(abel_file.path),
+                source_sha256=digest,
+            )
+            session.add(run)
+            session.flush()
+        run_id, bench_id = run.id, bench.id
+        report = FileReport(str(abel_file.path), run_id, m.name, spec.name, lines=len(records) + len(errors))
+        report.errors.extend(errors)
+        if run.status == "finished" and run.source_sha256 == digest:
+            stored = session.scalar(select(func.count()).select_from(Response).where(Response.run_id == run_id))
+            if stored == len(records):
+                report.unchanged = len(records)
+                return report
+        key_to_problem = problem_ids_by_key(session, bench)
+
+    existing: dict[int, str] = {}
+    with Session(engine) as session:
+        for pid, text in session.execute(
+            select(Response.problem_id, Response.text).where(Response.run_id == run_id, Response.sample_index == 0)
+        ):
+            existing[pid] = text
+
+    total = len(records)
+    for start in range(0, total, BATCH_SIZE):
+        batch = records[start : start + BATCH_SIZE]
+        with session_scope(engine) as session:
+            new_rows = []
+            for rec in batch:
+                pid = key_to_problem.get(rec.key)
+                if pid is None:
+                    report.errors.append(
+                        LineError(str(abel_file.path), rec.line, f"id {rec.id} is not a problem of {spec.name}")
+                    )
+                    continue
+                old = existing.get(pid)
+                if old is None:
+                    new_rows.append(
+                        {
+                            "run_id": run_id,
+                            "problem_id": pid,
+                            "sample_index": 0,
+                            "prompt": rec.prompt,
+                            "text": rec.response,
+                            "finish_reason": None,
+                            "published_extracted": rec.pred,
+                            "published_correct": rec.result,
+                            "created_at": utcnow(),
+                        }
+                    )
+                    existing[pid] = rec.response
+                elif old != rec.response:
+                    session.execute(
+                        update(Response)
+                        .where(Response.run_id == run_id, Response.problem_id == pid, Response.sample_index == 0)
+                        .values(
+                            prompt=rec.prompt,
+                            text=rec.response,
+                            published_extracted=rec.pred,
+                            published_correct=rec.result,
+                            status=None,
+                            correct=None,
+                            extracted=None,
+                            grade_reason=None,
+                            grader_version=None,
+                        )
+                    )
+                    existing[pid] = rec.response
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+            if new_rows:
+                session.execute(Response.__table__.insert(), new_rows)
+                report.inserted += len(new_rows)
+        if on_progress:
+            on_progress(str(abel_file.path), min(start + BATCH_SIZE, total), total)
+
+    with session_scope(engine) as session:
+        session.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status="finished", finished_at=utcnow(), source_sha256=digest, benchmark_id=bench_id)
+        )
+    log.info("imported %s: %d new, %d updated, %d unchanged", abel_file.path, report.inserted, report.updated,
+             report.unchanged)
+    return report
+
+
+def _code_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("abel-triage")
+    except PackageNotFoundError:
+        return "dev"
