@@ -35,7 +35,7 @@ class DatabaseError(Exception):
 
 def resolve_url(url: str | None = None) -> str:
     """Explicit argument, then the environment, then the default; a bare path means a SQLite file."""
-    raw = url or os.environ.get(DB_ENV) or DEFAULT_DB
+    raw = url or os.environ.get(DB_ENV) or DEFAULT_DB  # mirrors db.settings "database"
     if "://" not in raw:
         raw = f"sqlite:///{Path(raw).expanduser().resolve()}"
     return raw
