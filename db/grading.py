@@ -77,12 +77,14 @@ def grade_responses(
             updates = []
             for rid, text, gold, choices, meta, answer_type in rows:
                 letters = tuple(c["letter"] for c in choices) if choices else None
+                meta = meta or {}
                 grade = grade_response(
                     text,
                     gold,
-                    answer_type=answer_type,
+                    # A benchmark may mark single problems differently (e.g. GSM-Plus "None" golds are text).
+                    answer_type=meta.get("answer_type") or answer_type,
                     choices=letters,
-                    multiple_answers=bool((meta or {}).get("multiple_answers", False)),
+                    multiple_answers=bool(meta.get("multiple_answers", False)),
                 )
                 updates.append(
                     {

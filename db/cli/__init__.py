@@ -37,8 +37,13 @@ def _global_options(
 
 
 def _register() -> None:
-    # Imported for their side effect of adding commands to `app`.
-    from db.cli import cmd_core  # noqa: F401
+    # Imported for their side effect of adding commands to `app`; one line per module.
+    import db.cli.cmd_benchmarks  # noqa: F401
+    import db.cli.cmd_core  # noqa: F401
+    import db.cli.cmd_dev  # noqa: F401
+    import db.cli.cmd_grade_file  # noqa: F401
+    import db.cli.cmd_run  # noqa: F401
+    import db.cli.cmd_sync  # noqa: F401
 
 
 _register()
