@@ -39,6 +39,7 @@ def _global_options(
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`; one line per module.
     import db.cli.cmd_benchmarks  # noqa: F401
+    import db.cli.cmd_categorize  # noqa: F401
     import db.cli.cmd_core  # noqa: F401
     import db.cli.cmd_dev  # noqa: F401
     import db.cli.cmd_grade_file  # noqa: F401
@@ -58,6 +59,3 @@ def main() -> None:
     except (CliError, DatabaseError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: everything committed so far is kept; run the command again to finish", err=True)
-        sys.exit(130)
