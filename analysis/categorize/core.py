@@ -1,0 +1,184 @@
+"""`categorize_failure`: one failed response -> its primary category, the step where it went wrong, evidence.
+
+Every detector looks at the response on its own terms and returns a `Finding` (category, step, confidence,
+evidence) or nothing. The primary category is the finding at the earliest step; at the same step the order of
+DESIGN.md's taxonomy table decides (`PRECEDENCE`). Output-level categories (truncated, repetition, no final
+answer, invalid answer) are only considered when there is no usable final answer, and content detectors only
+when there is one. `reasoning` is the low-confidence fallback when nothing fires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+from analysis.categorize.arith import Calculation, find_calculations
+from analysis.categorize.quantities import stated_quantities
+from analysis.steps import Step, split_steps, step_at
+from analysis.types import Category, Choice, GradeStatus
+
+# Bump when a category for some input can change; stored on every rule label (older ones are replaced).
+CATEGORIZER_VERSION = "1"
+
+PRECEDENCE: tuple[Category, ...] = tuple(Category)  # DESIGN.md table order
+_RANK = {c: i for i, c in enumerate(PRECEDENCE)}
+OUTPUT_LEVEL = frozenset({Category.TRUNCATED, Category.REPETITION, Category.NO_FINAL_ANSWER,
+                          Category.INVALID_ANSWER})
+_USABLE = frozenset({GradeStatus.CORRECT.value, GradeStatus.INCORRECT.value, GradeStatus.TIMEOUT.value})
+
+
+@dataclass(frozen=True)
+class FailureInput:
+    question: str
+    response: str
+    gold: str
+    answer_type: str = "number"
+    extracted: str | None = None
+    grade_status: str | None = None  # None: grade here with analysis.grading
+    choices: tuple[Choice, ...] = ()
+    reference_solution: str | None = None
+    original_question: str | None = None
+    original_gold: str | None = None
+    finish_reason: str | None = None
+    published_correct: bool | None = None
+    correct: bool | None = None
+    grade_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: Category
+    step: int | None
+    confidence: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[float, int]:
+        return (self.step if self.step is not None else float("inf"), _RANK[self.category])
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    """`category` is None when the response is not a failure (graded correct and not a published-verdict miss)."""
+
+    category: Category | None
+    first_error_step: int | None
+    confidence: float
+    evidence: dict[str, Any]
+    fired: tuple[Finding, ...] = ()
+    correct: bool = False
+    grade_status: str | None = None
+    extracted: str | None = None
+
+
+class Context:
+    """What the detectors share, computed once per response."""
+
+    def __init__(self, inp: FailureInput, status: str, extracted: str | None) -> None:
+        self.inp = inp
+        self.status = status
+        self.extracted = extracted
+
+    @cached_property
+    def steps(self) -> list[Step]:
+        return split_steps(self.inp.response)
+
+    def step_of(self, offset: int) -> int | None:
+        return step_at(self.steps, offset)
+
+    @cached_property
+    def calculations(self) -> list[Calculation]:
+        return find_calculations(self.inp.response)
+
+    @cached_property
+    def question_quantities(self) -> set[Fraction]:
+        return stated_quantities(self.inp.question)
+
+    @cached_property
+    def choice_quantities(self) -> set[Fraction]:
+        return stated_quantities("\n".join(c.text for c in self.inp.choices)) if self.inp.choices else set()
+
+    @cached_property
+    def answer_value(self) -> Fraction | None:
+        return _number(self.extracted)
+
+    @cached_property
+    def gold_value(self) -> Fraction | None:
+        return _number(self.inp.gold)
+
+    @property
+    def last_step(self) -> int | None:
+        return self.steps[-1].number if self.steps else None
+
+    def first_step_with_value(self, value: Fraction) -> int | None:
+        """The step of the first calculation that yields `value`, else None."""
+        for calc in self.calculations:
+            if calc.claimed_value == value:
+                return self.step_of(calc.start)
+        return None
+
+
+def _number(text: str | None) -> Fraction | None:
+    if text is None:
+        return None
+    from analysis.grading import parse_number
+
+    try:
+        return parse_number(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _grade(inp: FailureInput) -> tuple[str, str | None, bool, str]:
+    if inp.grade_status is not None:
+        correct = inp.correct if inp.correct is not None else inp.grade_status == GradeStatus.CORRECT.value
+        return inp.grade_status, inp.extracted, correct, inp.grade_reason or ""
+    from analysis.grading import grade_response
+
+    letters = [c.letter for c in inp.choices] or None
+    grade = grade_response(inp.response, inp.gold, answer_type=inp.answer_type, choices=letters)
+    return grade.status.value, grade.extracted, grade.correct, grade.reason
+
+
+def categorize_failure(inp: FailureInput) -> CategoryResult:
+    """The primary category of a failed response, with the first wrong step and checkable evidence."""
+    from analysis.categorize import detectors
+
+    status, extracted, correct, reason = _grade(inp)
+    if correct:
+        if inp.published_correct is False:
+            evidence = {"published_correct": False, "our_grade": status, "extracted": extracted,
+                        "gold": inp.gold, "reason": reason}
+            finding = Finding(Category.GRADER_MISS, None, 0.95, evidence)
+            return CategoryResult(Category.GRADER_MISS, None, 0.95, evidence, (finding,), True, status, extracted)
+        return CategoryResult(None, None, 1.0, {}, (), True, status, extracted)
+
+    ctx = Context(inp, status, extracted)
+    usable = status in _USABLE and not detectors.several_final_answers(ctx)
+    chosen = detectors.OUTPUT_DETECTORS if not usable else detectors.CONTENT_DETECTORS
+    fired: list[Finding] = []
+    for detect in chosen:
+        finding = detect(ctx)
+        if finding is not None:
+            fired.append(finding)
+    if not fired:
+        fallback = (
+            Finding(Category.NO_FINAL_ANSWER, ctx.last_step, 0.6, {"reason": reason or "no usable final answer"})
+            if not usable
+            else Finding(Category.REASONING, None, 0.3, {"note": "no rule detector fired", "extracted": extracted,
+                                                          "gold": inp.gold})
+        )
+        fired.append(fallback)
+    fired.sort(key=Finding.sort_key)
+    best = fired[0]
+    if best.category is Category.TRUNCATED:
+        # A loop that ran into the length limit: the repetition is the cause, the cut-off its symptom.
+        best = next((f for f in fired if f.category is Category.REPETITION), best)
+    evidence = dict(best.evidence)
+    if best.step is not None:
+        evidence.setdefault("step", best.step)
+    if inp.published_correct is True:
+        evidence["published_correct"] = True  # the publisher counted it right; our grader does not
+    return CategoryResult(best.category, best.step, best.confidence, evidence, tuple(fired), False, status,
+                          extracted)

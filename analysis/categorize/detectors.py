@@ -1,0 +1,364 @@
+"""Rule detectors. Each takes the shared `Context` and returns a `Finding` or None.
+
+A detector that fires too often is as wrong as one that never fires, so each one asks for evidence a reader
+can check in the response itself: the recomputed calculation, the number that appears nowhere in the problem,
+the original problem's answer, the unit factor, the reference solution's intermediate value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from fractions import Fraction
+
+from analysis.categorize.arith import format_number, numbers_in
+from analysis.categorize.core import Context, Finding
+from analysis.categorize.quantities import CONSTANTS, derivable, stated_quantities
+from analysis.types import Category, GradeStatus
+
+_HASH_ANSWER = re.compile(r"####\s*([^\n#]*)")
+_TERMINAL = re.compile(r"[.!?)\]}$*]\s*$")
+
+
+# ---------------------------------------------------------------------------------------------- output level
+
+
+def several_final_answers(ctx: Context) -> bool:
+    return len(_distinct_final_answers(ctx)) > 1
+
+
+def _distinct_final_answers(ctx: Context) -> list[str]:
+    from analysis.grading import parse_number
+
+    seen: dict[object, str] = {}
+    for m in _HASH_ANSWER.finditer(ctx.inp.response):
+        raw = m.group(1).strip().rstrip(".").strip()
+        if not raw:
+            continue
+        try:
+            key: object = parse_number(raw)
+        except (ValueError, ZeroDivisionError):
+            key = None
+        seen.setdefault(key if key is not None else raw.casefold(), raw)
+    return list(seen.values())
+
+
+_NUMBER_RUN = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def detect_repetition(ctx: Context) -> Finding | None:
+    text = ctx.inp.response
+    # Numbers change while a loop repeats ("+ 120 feet = 15470 inches + 120 feet = 15590 inches …"), so compare
+    # the text with every number collapsed to one symbol.
+    norm = _NUMBER_RUN.sub("0", text)
+    for m in re.finditer(r"(.{12,200}?)\1{3,}", norm, re.DOTALL):
+        unit = m.group(1)
+        if len(set(unit)) < 5 or not re.search(r"[A-Za-z=+*/]", unit):
+            continue
+        start = _original_offset(text, m.start())
+        end = _original_offset(text, m.start() + len(unit))
+        repeats = (m.end() - m.start()) // len(unit)
+        return Finding(Category.REPETITION, ctx.step_of(start), 0.9,
+                       {"repeated": text[start:end][:200], "times": repeats, "offset": start})
+    return None
+
+
+def _original_offset(text: str, norm_offset: int) -> int:
+    """Map an offset in the number-collapsed text back to `text`."""
+    shift = 0
+    for m in _NUMBER_RUN.finditer(text):
+        collapsed_start = m.start() - shift
+        if collapsed_start >= norm_offset:
+            break
+        if collapsed_start + 1 > norm_offset:
+            return m.start()
+        shift += len(m.group(0)) - 1
+    return norm_offset + shift
+
+
+def detect_truncated(ctx: Context) -> Finding | None:
+    text = ctx.inp.response.rstrip()
+    if ctx.inp.finish_reason == "length":
+        return Finding(Category.TRUNCATED, ctx.last_step, 0.95,
+                       {"finish_reason": "length", "tail": text[-120:]})
+    if ctx.status == GradeStatus.NO_ANSWER.value and text and not _TERMINAL.search(text):
+        return Finding(Category.TRUNCATED, ctx.last_step, 0.8,
+                       {"cut_off": "the response stops mid-sentence without a final answer", "tail": text[-120:]})
+    return None
+
+
+def detect_invalid_answer(ctx: Context) -> Finding | None:
+    answers = _distinct_final_answers(ctx)
+    if len(answers) > 1:
+        return Finding(Category.INVALID_ANSWER, ctx.last_step, 0.9,
+                       {"reason": "two different final answers", "answers": answers})
+    if ctx.status == GradeStatus.INVALID.value:
+        return Finding(Category.INVALID_ANSWER, ctx.last_step, 0.9,
+                       {"reason": ctx.inp.grade_reason or "invalid answer form", "extracted": ctx.extracted})
+    return None
+
+
+def detect_no_final_answer(ctx: Context) -> Finding | None:
+    if ctx.status == GradeStatus.NO_ANSWER.value:
+        return Finding(Category.NO_FINAL_ANSWER, ctx.last_step, 0.7,
+                       {"reason": "no answer in the expected form (#### …)", "tail": ctx.inp.response[-120:]})
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- content
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s$,]", "", text)
+
+
+def detect_arithmetic(ctx: Context) -> Finding | None:
+    question = _squash(ctx.inp.question)
+    for calc in ctx.calculations:
+        if calc.correct:
+            continue
+        if _squash(f"{calc.expression}={calc.claimed}") in question or _squash(calc.expression) in question \
+                and len(_squash(calc.expression)) > 6:
+            continue  # quoted from the problem (an option to check), not the solver's own calculation
+        step = ctx.step_of(calc.start)
+        return Finding(
+            Category.ARITHMETIC, step, 0.9 if not calc.approx else 0.7,
+            {"step": step, "expression": calc.expression, "claimed": calc.claimed,
+             "actual": format_number(calc.actual), "offset": calc.start},
+        )
+    return None
+
+
+_INTRO = re.compile(r"(?i)\bthe problem states\b|\bby problem\b|\bwe know that\b|\bgiven that\b|\baccording to\b")
+
+
+_SMALL = frozenset(Fraction(v) for v in (*range(11), 12, 100))  # too common to point at the original
+
+
+def _original_only(ctx: Context) -> set[Fraction]:
+    if not ctx.inp.original_question:
+        return set()
+    variant = ctx.question_quantities
+    return {v for v, _ in numbers_in(ctx.inp.original_question)} - variant - _SMALL
+
+
+# A unit fact the solver brings in ("1 cup is equal to 250 ml", "128 ounces in a gallon"): not a misread.
+_UNIT_FACT = re.compile(r"(?i)\bin an? \w+|\b(?:1|one) \w+ (?:is equal to|=|equals|is)\b")
+
+
+def _restated(ctx: Context) -> list[tuple[Fraction, int]]:
+    """Numbers the response restates from the problem: in step 1, or in "By problem, …" sentences before any
+    `=`, leaving out clock times and unit facts the solver brings in."""
+    out: list[tuple[Fraction, int]] = []
+    for step in ctx.steps:
+        for sentence in re.finditer(r"(?:[^.\n]|\.(?=\d))+", step.text):
+            s_text = sentence.group(0)
+            if step.number != 1 and not _INTRO.search(s_text) or _UNIT_FACT.search(s_text):
+                continue
+            cut = s_text.find("=")
+            head = s_text if cut < 0 else s_text[:cut]
+            for value, off in numbers_in(head):
+                if head[max(0, off - 1) : off] == ":" or head[off:].split(" ", 1)[0].rstrip(".,").endswith(
+                        ("am", "pm")):
+                    continue  # a clock time (8:30)
+                out.append((value, step.start + sentence.start() + off))
+    return out
+
+
+def detect_misread_quantity(ctx: Context) -> Finding | None:
+    """An operand that the problem does not state and no earlier text explains, or a restated problem number
+    that differs from the problem's (16 -> 61)."""
+    if not ctx.steps:
+        return None
+    stated = ctx.question_quantities | ctx.choice_quantities
+    text = ctx.inp.response
+    restate = not ctx.inp.choices  # option texts and figures make restatements of choice problems unreliable
+    digits_stated = {v for v, _ in numbers_in(ctx.inp.question)} | {Fraction(1)}
+    first_seen: dict[Fraction, int] = {}
+    for v, o in numbers_in(text):
+        first_seen.setdefault(v, o)
+    skip = _original_only(ctx)  # memorized_original explains those
+    base = stated | CONSTANTS
+    candidates: list[tuple[Fraction, int, str]] = [(v, o, "restated") for v, o in _restated(ctx)] if restate else []
+    for calc in ctx.calculations:
+        for value, off in calc.operands:
+            candidates.append((value, off, "operand"))
+    candidates.sort(key=lambda c: c[1])
+    for value, off, kind in candidates:
+        if value in base or value in skip:
+            continue
+        if first_seen.get(value, off) < off:
+            continue
+        earlier = {v for v, o in first_seen.items() if o < off}
+        # An operand may be one step of mental arithmetic away from what is known; a restated number one sum
+        # or difference of the problem's own numbers ("52 WPM, then 5 more: 57").
+        if kind == "operand" and derivable(value, base | earlier):
+            continue
+        if kind == "restated" and derivable(value, digits_stated, products=False):
+            continue
+        step = ctx.step_of(off)
+        literal = text[off : off + len(format_number(value)) + 4].split()[0].rstrip(".,;:")
+        return Finding(
+            Category.MISREAD_QUANTITY, step, 0.6,
+            {"step": step, "quantity": literal, "value": format_number(value), "how": kind,
+             "question_numbers": sorted(format_number(v) for v in {v for v, _ in numbers_in(ctx.inp.question)}),
+             "offset": off},
+        )
+    return None
+
+
+def detect_memorized_original(ctx: Context) -> Finding | None:
+    """On a perturbed problem: the answer is the original's answer, or the response uses a number that only
+    the original states. The step is where the original first shows."""
+    inp = ctx.inp
+    if not inp.original_question:
+        return None
+    from analysis.grading import parse_number
+
+    orig_gold = parse_number(inp.original_gold) if inp.original_gold else None
+    evidence: dict[str, object] = {}
+    steps: list[int] = []
+    if orig_gold is not None and ctx.answer_value is not None and ctx.answer_value == orig_gold \
+            and orig_gold != ctx.gold_value:
+        evidence.update(reason="the answer is the original problem's answer", answer=ctx.extracted,
+                        original_gold=inp.original_gold, gold=inp.gold)
+        steps.append(ctx.first_step_with_value(orig_gold) or ctx.last_step or 0)
+    only = _original_only(ctx)
+    variant_digits = {v for v, _ in numbers_in(inp.question)}
+    for value, off in _restated(ctx) if only else ():
+        if value in only and not derivable(value, variant_digits, products=False):
+            evidence.update(quantity=format_number(value), offset=off,
+                            uses="a number of the original problem, not of this one")
+            evidence.setdefault("reason", "uses the original problem's numbers")
+            steps.append(ctx.step_of(off) or 0)
+            break
+    if not steps:
+        return None
+    step = min(steps)
+    confidence = 0.9 if "answer" in evidence else 0.75
+    return Finding(Category.MEMORIZED_ORIGINAL, step, confidence, {"step": step, **evidence})
+
+
+_UNIT_FACTORS: tuple[tuple[int, str], ...] = (
+    (60, r"minute|hour|second|min\b|hr"),
+    (100, r"percent|%|cent|meter|centimet|century"),
+    (1000, r"kilo|thousand|gram|lit|millil|meter|km|\bkg\b|\bml\b"),
+    (12, r"month|year|inch|foot|feet|dozen"),
+    (24, r"hour|day"),
+    (7, r"day|week"),
+    (3600, r"second|hour"),
+    (52, r"week|year"),
+    (365, r"day|year"),
+    (16, r"ounce|pound"),
+    (1440, r"minute|day"),
+    (36, r"inch|yard"),
+)
+
+
+def detect_unit_conversion(ctx: Context) -> Finding | None:
+    a, g = ctx.answer_value, ctx.gold_value
+    if a is None or g is None or a == 0 or g == 0 or abs(a) == 1 or abs(g) == 1:
+        return None  # an answer of 1 is a factor away from too much by chance
+    words = f"{ctx.inp.question}\n{ctx.inp.response}".lower()
+    for factor, pattern in _UNIT_FACTORS:
+        for ratio, direction in ((a / g, "answer = gold × {f}"), (g / a, "answer = gold ÷ {f}")):
+            if ratio == factor and re.search(pattern, words):
+                step = ctx.first_step_with_value(a) or ctx.last_step
+                return Finding(Category.UNIT_CONVERSION, step, 0.7,
+                               {"step": step, "answer": ctx.extracted, "gold": ctx.inp.gold, "factor": factor,
+                                "relation": direction.format(f=factor)})
+    return None
+
+
+_ANNOTATION = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+
+
+def detect_missing_step(ctx: Context) -> Finding | None:
+    a, g = ctx.answer_value, ctx.gold_value
+    if a is None or a == g:
+        return None
+    stated = {v for v, _ in numbers_in(ctx.inp.question)}
+    if ctx.inp.reference_solution:
+        from analysis.grading import parse_number
+
+        annotations = _ANNOTATION.findall(ctx.inp.reference_solution)
+        for expr, val in annotations[:-1] if annotations else []:
+            try:
+                value = parse_number(val)
+            except (ValueError, ZeroDivisionError):
+                value = None
+            if value is not None and value == a and value != g and value not in stated:
+                step = ctx.first_step_with_value(a) or ctx.last_step
+                return Finding(Category.MISSING_STEP, step, 0.7,
+                               {"step": step, "answer": ctx.extracted, "gold": ctx.inp.gold,
+                                "reference_intermediate": f"{expr}={val}"})
+    # The response's own work: it computed the answer, went on to other values, then answered the earlier one.
+    calcs = ctx.calculations
+    for i, calc in enumerate(calcs):
+        if calc.claimed_value != a or a in stated:
+            continue
+        later = [c for c in calcs[i + 1 :] if c.claimed_value != a]
+        if later and calcs[-1].claimed_value != a and ctx.step_of(later[-1].start) != ctx.step_of(calc.start):
+            step = ctx.step_of(calc.start)
+            return Finding(Category.MISSING_STEP, ctx.last_step, 0.5,
+                           {"step": ctx.last_step, "answer": ctx.extracted, "gold": ctx.inp.gold,
+                            "intermediate_step": step, "later_value": later[-1].claimed,
+                            "reason": "the final answer is a value computed earlier, not the last one"})
+        break
+    return None
+
+
+_LATEX_WORDS = frozenset({"frac", "dfrac", "tfrac", "text", "textbf", "mathrm", "left", "right", "cdot", "times"})
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z]{2,}", text.lower()) if w not in _LATEX_WORDS]
+
+
+_FINAL_RESULT = re.compile(r"(?i)final (?:result|answer) is[:\s]*(.+?)(?:\.\s|\n|$)")
+
+
+def detect_option_mapping(ctx: Context) -> Finding | None:
+    inp = ctx.inp
+    if not inp.choices or not ctx.extracted:
+        return None
+    from analysis.grading import parse_choice_letters, parse_number
+
+    gold_letters = parse_choice_letters(inp.gold).letters
+    chosen = parse_choice_letters(ctx.extracted).letters
+    gold_choice = next((c for c in inp.choices if c.letter in gold_letters), None)
+    if gold_choice is None or not chosen or set(chosen) == set(gold_letters):
+        return None
+    body = inp.response.rsplit("####", 1)[0]
+    finals = _FINAL_RESULT.findall(body)
+    computed = finals[-1].strip() if finals else None
+    if computed is None and ctx.calculations:
+        computed = ctx.calculations[-1].claimed
+    if not computed:
+        return None
+
+    def same(x: str, y: str) -> bool:
+        try:
+            vx, vy = parse_number(x), parse_number(y)
+        except (ValueError, ZeroDivisionError):
+            vx = vy = None
+        if vx is not None and vy is not None:
+            wx, wy = _words(x), _words(y)
+            return vx == vy and (not wx or not wy or wx == wy)  # "7 tens" is not "7 thousands"
+        return _squash(x).strip(".").casefold() == _squash(y).strip(".").casefold() and bool(_squash(x))
+
+    if same(computed, gold_choice.text):
+        step = ctx.last_step
+        return Finding(Category.OPTION_MAPPING, step, 0.85,
+                       {"step": step, "computed": computed, "gold_option": f"{gold_choice.letter}. {gold_choice.text}",
+                        "chosen": ",".join(chosen)})
+    return None
+
+
+Detector = Callable[[Context], Finding | None]
+OUTPUT_DETECTORS: tuple[Detector, ...] = (detect_truncated, detect_repetition, detect_invalid_answer,
+                                          detect_no_final_answer)
+CONTENT_DETECTORS: tuple[Detector, ...] = (detect_arithmetic, detect_misread_quantity, detect_memorized_original,
+                                           detect_unit_conversion, detect_missing_step, detect_option_mapping)
+
+__all__ = ["CONTENT_DETECTORS", "OUTPUT_DETECTORS", "several_final_answers", "stated_quantities"]
