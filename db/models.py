@@ -119,6 +119,11 @@ class Response(Base):
         Index("ix_response_category", "category"),
         Index("ix_response_problem", "problem_id"),
         Index("ix_response_status", "status"),
+        # Covering index for the dashboard's per-run aggregates (accuracy, categories, review queue).
+        Index(
+            "ix_response_run_summary",
+            "run_id", "correct", "published_correct", "category", "category_source", "category_confidence",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

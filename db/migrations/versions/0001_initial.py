@@ -142,6 +142,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_response_run_category", ["run_id", "category"], unique=False)
         batch_op.create_index("ix_response_run_correct", ["run_id", "correct"], unique=False)
         batch_op.create_index("ix_response_status", ["status"], unique=False)
+        batch_op.create_index(
+            "ix_response_run_summary",
+            ["run_id", "correct", "published_correct", "category", "category_source", "category_confidence"],
+            unique=False,
+        )
 
     op.create_table(
         "category_label",
@@ -194,6 +199,7 @@ def downgrade() -> None:
 
     op.drop_table("category_label")
     with op.batch_alter_table("response", schema=None) as batch_op:
+        batch_op.drop_index("ix_response_run_summary")
         batch_op.drop_index("ix_response_status")
         batch_op.drop_index("ix_response_run_correct")
         batch_op.drop_index("ix_response_run_category")

@@ -1,0 +1,1 @@
+"""Streamlit dashboard (`streamlit run dashboard/app.py`): thin pages over `db.queries`."""
