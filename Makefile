@@ -23,7 +23,7 @@ browser:
 
 run: install
 	$(BIN)/abel-triage setup $(if $(FROM_GITHUB),--from-github,)
-	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false --client.toolbarMode minimal
 
 lint: install
 	$(BIN)/ruff check .

@@ -213,4 +213,5 @@ def setup(
     except ImportError:
         return
     result = categorize(engine)
-    typer.echo(f"categorized: {result}")
+    cats = ", ".join(f"{k} {v}" for k, v in sorted(result.get("categories", {}).items(), key=lambda kv: -kv[1]))
+    typer.echo(f"categorized {result.get('categorized', 0)} failure(s): {cats}")
