@@ -201,22 +201,14 @@ def read_abel_file(path: Path, *, strict: bool = False) -> tuple[list[AbelRecord
     return records, errors
 
 
-def question_from_prompt(prompt: str) -> str:
-    """The question Abel was asked: the text between `Question:\\n` and `\\nAnswer:`."""
-    head = "Question:\n"
-    start = prompt.find(head)
-    start = 0 if start < 0 else start + len(head)
-    end = prompt.rfind("\nAnswer:")
-    if end < start:
-        end = len(prompt)
-    return prompt[start:end]
-
-
 def problem_from_record(benchmark: str, record: AbelRecord) -> Problem:
-    """A problem inferred from the prompt alone (used when the benchmark file is not given)."""
-    from analysis.grading import split_embedded_choices
+    """A problem inferred from the prompt alone (used when the benchmark file is not given).
 
-    question = question_from_prompt(record.prompt)
+    Raises ValueError (NotAnAbelPrompt) when the prompt is not in Abel's format."""
+    from analysis.grading import split_embedded_choices
+    from analysis.prompts import question_from_abel_prompt
+
+    question = question_from_abel_prompt(record.prompt)
     choices: tuple = ()
     if benchmark == "tal_scq5k_en":
         question, choices = split_embedded_choices(question)

@@ -135,7 +135,15 @@ def _import_file(
         )
         if not problems_from_benchmark:
             # Inferred problems never overwrite richer ones loaded from the benchmark file.
-            upsert_problems(session, bench, [problem_from_record(spec.name, r) for r in records], overwrite=False)
+            inferred, readable = [], []
+            for rec in records:
+                try:
+                    inferred.append(problem_from_record(spec.name, rec))
+                    readable.append(rec)
+                except ValueError as exc:
+                    errors.append(LineError(str(abel_file.path), rec.line, str(exc)))
+            records = readable
+            upsert_problems(session, bench, inferred, overwrite=False)
         run = session.scalar(select(Run).where(Run.run_key == abel_file.run_key))
         if run is None:
             run = Run(

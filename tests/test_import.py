@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analysis.abel_outputs import AbelLayoutError, question_from_prompt, read_abel_file
+from analysis.abel_outputs import AbelLayoutError, read_abel_file
 from db.importer import import_abel_outputs
 from db.models import Model, Problem, Response, Run
 from tests.conftest import REPO_ROOT
@@ -38,9 +38,15 @@ def _count(engine, model) -> int:  # type: ignore[no-untyped-def]
         return s.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_question_is_the_text_between_markers() -> None:
-    prompt = "Question:\nHow many?\nTwo lines.\nAnswer:\nLet's think step by step.\n"
-    assert question_from_prompt(prompt) == "How many?\nTwo lines."
+def test_a_prompt_not_in_abels_format_is_a_line_error(tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
+    good = _abel_line(0, "How many?\nTwo lines.", "#### 2", "2", True)
+    odd = json.dumps({"id": 1, "prompt": "Solve: 1+1", "response": "#### 2", "pred": "2", "gold": "2", "result": True})
+    path = _write_outputs(tmp_path / "o", "gsm8k", "7b", [good, odd])
+    report = import_abel_outputs(engine, tmp_path / "o")
+    assert [(e.path, e.line) for e in report.all_errors] == [(str(path), 2)]
+    assert "not an Abel prompt" in report.all_errors[0].message
+    with Session(engine) as s:
+        assert list(s.scalars(select(Problem.question))) == ["How many?\nTwo lines."]
 
 
 def test_malformed_line_in_the_middle_is_reported_and_the_rest_stored(tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
@@ -183,3 +189,42 @@ def test_read_abel_file_strict_raises_at_first_bad_line(tmp_path: Path) -> None:
     assert len(records) == 1 and errors[0].line == 2 and "expected a JSON object" in errors[0].message
     with pytest.raises(ValueError, match=r"7b\.jsonl:2: expected a JSON object"):
         read_abel_file(path, strict=True)
+
+
+def test_import_killed_half_way_then_rerun_ends_complete_without_duplicates(abel_outputs: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    db_path = tmp_path / "kill.db"
+    db = f"sqlite:///{db_path}"
+    assert subprocess.run(CLI + ["--db", db, "db", "upgrade"], cwd=REPO_ROOT, capture_output=True).returncode == 0
+    proc = subprocess.Popen(CLI + ["--db", db, "import", "abel", str(abel_outputs)], cwd=REPO_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored = 0
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            with sqlite3.connect(db_path, timeout=30) as conn:
+                stored = conn.execute("SELECT count(*) FROM response").fetchone()[0]
+            if stored >= 1000:
+                break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    if proc.returncode == 0:
+        pytest.skip("the import finished before it could be killed")
+    assert proc.returncode == -signal.SIGKILL and 0 < stored < 9914
+
+    rerun = subprocess.run(CLI + ["--db", db, "import", "abel", str(abel_outputs)], cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    with sqlite3.connect(db_path) as conn:
+        total = conn.execute("SELECT count(*) FROM response").fetchone()[0]
+        distinct = conn.execute("SELECT count(DISTINCT run_id || ':' || problem_id) FROM response").fetchone()[0]
+        runs = conn.execute("SELECT count(*), sum(status = 'finished') FROM run").fetchone()
+    assert total == distinct == 9914
+    assert runs == (7, 7)
