@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 
 .PHONY: install run test lint browser
 
@@ -23,7 +24,7 @@ browser:
 
 run: install
 	$(BIN)/abel-triage setup $(if $(FROM_GITHUB),--from-github,)
-	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false --client.toolbarMode minimal
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false --client.toolbarMode minimal
 
 lint: install
 	$(BIN)/ruff check .
