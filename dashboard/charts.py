@@ -125,3 +125,50 @@ def category_shift(shift_df: pd.DataFrame) -> alt.Chart:
             tooltip=["run", "category", "failures"],
         )
     )
+
+
+STATUS_COLORS = alt.Scale(domain=["open", "mitigated"], range=["#e45756", "#54a24b"])
+
+
+def limitation_trend(trend_df: pd.DataFrame) -> alt.FacetChart:
+    """Small multiples, one per benchmark: a limitation's failure rate per model, models in generation then size
+    order, one line per family and size joining its generations (columns: series, benchmark, generation, model,
+    order, failures, responses, rate)."""
+    ordered = trend_df.sort_values("order")
+    models = ordered["model"].drop_duplicates().tolist()
+    series = ordered["series"].drop_duplicates().tolist()  # 7B before 13B, not in string order
+    base = alt.Chart().encode(
+        x=alt.X("model:N", sort=models, title=None,
+                axis=alt.Axis(labelAngle=-35, labelLimit=160, labelOverlap=False)),
+        y=alt.Y("rate:Q", title="failure rate %", scale=alt.Scale(zero=True)),
+        color=alt.Color("series:N", sort=series, title="family · size", scale=alt.Scale(scheme="tableau10"),
+                        legend=alt.Legend(orient="top")),
+    )
+    line = base.mark_line(point=alt.OverlayMarkDef(size=70)).encode(
+        detail="series:N",
+        tooltip=["model", "generation", "benchmark", "failures", "responses",
+                 alt.Tooltip("rate:Q", format=".2f", title="rate %")],
+    )
+    labels = base.mark_text(dy=-11, fontSize=11).encode(text=alt.Text("rate:Q", format=".1f"))
+    return (
+        alt.layer(line, labels, data=trend_df)
+        .properties(width=alt.Step(60), height=180)
+        .facet(column=alt.Column("benchmark:N", title=None, header=alt.Header(labelFontSize=12)))
+        .resolve_scale(x="independent")
+    )
+
+
+def limitation_failures(limitations_df: pd.DataFrame) -> alt.Chart:
+    """Failures in the latest runs per limitation, coloured open / mitigated (columns: slug, failures, status,
+    counted from)."""
+    df = limitations_df.assign(failures=limitations_df["failures"].fillna(0))
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y("slug:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+            x=alt.X("failures:Q", title="failures in the latest runs"),
+            color=alt.Color("status:N", scale=STATUS_COLORS, title=None, legend=alt.Legend(orient="top")),
+            tooltip=["limitation", "status", "failures", "counted from"],
+        )
+    )

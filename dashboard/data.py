@@ -7,15 +7,21 @@ plain hashable arguments (URL string, tuples of names). Writes (triage) call `cl
 from __future__ import annotations
 
 import logging
+import os
+import re
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from analysis.github_plan import SyncPlan
+from db import limitations as lim
 from db import queries
+from db.github_sync import PyGithubTracker, SyncResult, make_retry, preview_sync, sync_github
 from db.labels import add_human_label
 from db.queries import FailureFilters, Filters
 from db.session import make_engine, session_scope
+from db.settings import BY_NAME
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +145,116 @@ def run_categories(url: str, run_a: int, run_b: int) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def regressed(url: str, run_a: int, run_b: int) -> pd.DataFrame:
     return queries.regressed_df(engine(url), run_a, run_b)
+
+
+# --- limitations & roadmap ------------------------------------------------------------------------------------------
+
+
+def default_dashboard_url() -> str | None:
+    """The base URL issue bodies link to, as `abel-triage sync github` takes it (env only; no default), so a
+    body rendered here hashes the same as the one the command line wrote."""
+    return os.environ.get(BY_NAME["dashboard_url"].env) or None
+
+
+def ensure_limitations(url: str) -> int:
+    """Seed limitations from analysis/limitations.toml when the table is empty; returns how many were added."""
+    with session_scope(engine(url)) as session:
+        if lim.list_limitations(session):
+            return 0
+        inserted = lim.seed_limitations(session).inserted
+    log.info("seeded %d limitations", inserted)
+    st.cache_data.clear()
+    return inserted
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def limitation_views(url: str, dashboard_url: str | None) -> list[lim.LimitationView]:
+    with session_scope(engine(url)) as session:
+        return lim.limitation_views(session, dashboard_url=dashboard_url)
+
+
+def set_fix_done(url: str, slug: str, text: str, done: bool) -> None:
+    with session_scope(engine(url)) as session:
+        changed = lim.set_fix_done(session, slug, text, done)
+    if changed:
+        log.info("%s: candidate fix %s: %s", slug, "ticked" if done else "unticked", text)
+    st.cache_data.clear()
+
+
+def _tracker(repo: str, api_url: str) -> PyGithubTracker:
+    """The token comes from GITHUB_TOKEN inside PyGithubTracker; it never passes through the page."""
+    return PyGithubTracker(repo, api_url=api_url, retry=make_retry(total=3, backoff_factor=0.5),
+                           write_attempts=3, max_wait=60.0)
+
+
+def github_plan(url: str, repo: str, api_url: str, dashboard_url: str | None) -> SyncPlan:
+    """Dry run against GitHub: read its issues and plan; writes nothing anywhere (not cached: GitHub changes)."""
+    return preview_sync(engine(url), _tracker(repo, api_url), dashboard_url=dashboard_url)
+
+
+def apply_github_sync(url: str, repo: str, api_url: str, dashboard_url: str | None) -> SyncResult:
+    result = sync_github(engine(url), _tracker(repo, api_url), dashboard_url=dashboard_url)
+    log.info("synced %s: %d writes", repo, result.writes)
+    st.cache_data.clear()
+    return result
+
+
+def limitations_df(views: list[lim.LimitationView]) -> pd.DataFrame:
+    """One row per limitation: what it counts, its failures in the latest runs and its issue's sync state."""
+    rows = []
+    for v in views:
+        spec = v.spec
+        counted = [*spec.categories, *(f"flag:{x}" for x in spec.flags), *(f"domain:{x}" for x in spec.domains)]
+        changed = v.content_changed
+        rows.append({
+            "limitation": spec.title, "slug": spec.slug, "status": v.status,
+            "counted from": ", ".join(counted) or "(tracked by hand)",
+            "failures": v.report.total_failures if spec.has_signal else None,
+            "fixes done": f"{sum(f.done for f in spec.candidate_fixes)}/{len(spec.candidate_fixes)}",
+            "issue": v.issue_url or None, "issue #": v.issue_number, "state": v.issue_state or "not synced",
+            "last synced": v.last_synced_at,
+            "changed since sync": "never synced" if changed is None else ("yes" if changed else "no"),
+        })
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df["failures"] = df["failures"].astype("Int64")  # None (tracked by hand) stays blank, not NaN
+    return df
+
+
+def trend_df(view: lim.LimitationView) -> pd.DataFrame:
+    """Failure rate per model in the latest runs, by family and size (`series`), benchmark and generation."""
+    rows = [
+        {"series": f"{s.family} {s.size}".strip(), "benchmark": s.benchmark, "generation": p.generation or p.model,
+         "model": p.model, "order": (p.generation, _size_number(s.size), p.model), "failures": p.failures,
+         "responses": p.responses, "rate": round(100.0 * p.failures / p.responses, 2) if p.responses else 0.0}
+        for s in view.report.trends for p in s.points
+    ]
+    df = pd.DataFrame(rows, columns=["series", "benchmark", "generation", "model", "order", "failures", "responses",
+                                     "rate"])
+    # The sort key as a rank, so the frame stays plain (Arrow cannot serialise tuples).
+    df["order"] = df["order"].map({k: i for i, k in enumerate(sorted(set(df["order"])))})
+    return df
+
+
+def _size_number(size: str) -> float:
+    """"7B" -> 7.0, for ordering sizes numerically (a string sort puts 13B before 7B)."""
+    m = re.match(r"\s*(\d+(?:\.\d+)?)", size or "")
+    return float(m.group(1)) if m else float("inf")
+
+
+def counts_df(view: lim.LimitationView) -> pd.DataFrame:
+    rows = [
+        {"model": c.model, "benchmark": c.benchmark, "failures": c.failures, "responses": c.responses,
+         "share %": round(100.0 * c.failures / c.responses, 2) if c.responses else 0.0,
+         "at last sync": c.previous}
+        for c in view.report.counts
+    ]
+    df = pd.DataFrame(rows, columns=["model", "benchmark", "failures", "responses", "share %", "at last sync"])
+    return df.sort_values(["failures", "model", "benchmark"], ascending=[False, True, True], ignore_index=True)
+
+
+def plan_df(plan: SyncPlan) -> pd.DataFrame:
+    rows = [{"limitation": a.slug, "action": a.action, "issue": a.issue, "writes": a.writes,
+             "why": "; ".join(a.reasons)} for a in plan.actions]
+    return pd.DataFrame(rows, columns=["limitation", "action", "issue", "writes", "why"])
+

@@ -36,7 +36,10 @@ from analysis.limitations import (
     TrendPoint,
     TrendSeries,
     body_budget,
+    content_hash,
+    issue_labels,
     load_limitations,
+    merge_body,
     normalize_fix_text,
     parse_checkboxes,
     render_block,
@@ -368,4 +371,74 @@ def record_sync(session: Session, row: Limitation, state: LimitationState, *, nu
     row.status = "mitigated" if issue_state == "closed" else "open"
     row.content_hash = content_hash
     row.last_synced_at = utcnow()
+
+
+# --- the dashboard's view -------------------------------------------------------------------------------------------
+
+
+class UnknownLimitationError(LookupError):
+    """No limitation has this slug, or it has no candidate fix with this text."""
+
+
+@dataclass(frozen=True)
+class LimitationView:
+    """One limitation as the dashboard shows it: its stored sync state and what the next sync would render.
+
+    `body` is the issue body a sync would write for a new issue (the managed block alone); `rendered_hash` is
+    its content hash, which is what the last sync recorded when the issue is one abel-triage created and
+    nobody edited outside the block. For an adopted or hand-edited issue only a dry run against GitHub tells
+    for sure whether an update is due.
+    """
+
+    spec: LimitationSpec
+    report: LimitationReport
+    status: str
+    issue_number: int | None
+    issue_url: str | None
+    issue_state: str | None
+    last_synced_at: datetime | None
+    synced_hash: str | None
+    rendered_hash: str
+    body: str
+    regression: str | None
+    below_threshold: bool
+
+    @property
+    def content_changed(self) -> bool | None:
+        """Whether the rendered content differs from the last sync's; None when never synced."""
+        return None if self.synced_hash is None else self.synced_hash != self.rendered_hash
+
+
+def limitation_views(session: Session, *, dashboard_url: str | None = None) -> list[LimitationView]:
+    """Every limitation with its counts, trend, rendered body and sync state (reads only)."""
+    views = []
+    for row in list_limitations(session):
+        state = limitation_state(session, row)
+        body = merge_body(None, render_block(state.report, dashboard_url=dashboard_url, max_chars=body_budget(None)))
+        views.append(LimitationView(
+            spec=state.spec, report=state.report, status=row.status, issue_number=row.issue_number,
+            issue_url=row.issue_url, issue_state=row.issue_state, last_synced_at=row.last_synced_at,
+            synced_hash=row.content_hash,
+            rendered_hash=content_hash(row.title, body, issue_labels(state.spec), row.milestone),
+            body=body, regression=state.regression, below_threshold=state.below_threshold,
+        ))
+    return views
+
+
+def set_fix_done(session: Session, slug: str, text: str, done: bool) -> bool:
+    """Tick or untick one candidate fix (the next sync pushes it to GitHub); returns whether anything changed."""
+    row = session.scalars(select(Limitation).where(Limitation.slug == slug)).one_or_none()
+    if row is None:
+        raise UnknownLimitationError(f"no limitation {slug!r}")
+    wanted = normalize_fix_text(text)
+    fixes = [dict(f) for f in row.candidate_fixes or []]
+    for f in fixes:
+        if normalize_fix_text(str(f.get("text", ""))) == wanted:
+            if bool(f.get("done")) == done:
+                return False
+            f["done"] = done
+            row.candidate_fixes = fixes  # a new list, so the JSON column is seen as changed
+            session.flush()
+            return True
+    raise UnknownLimitationError(f"limitation {slug!r} has no candidate fix {wanted!r}")
 

@@ -75,7 +75,8 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def server(dataset: dict[str, object]) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "ABEL_TRIAGE_DB": str(dataset["url"])}
+    # The emulator's token, so the Limitations page can sync against tests/github_emulator.py.
+    env = {**os.environ, "ABEL_TRIAGE_DB": str(dataset["url"]), "GITHUB_TOKEN": "test-token"}
     streamlit = Path(sys.executable).with_name("streamlit")
     proc = subprocess.Popen(
         [str(streamlit), "run", "dashboard/app.py", "--server.headless", "true", "--server.port", str(port),
@@ -174,6 +175,68 @@ def test_failures_deep_link_highlights_evidence(page, server: str, dataset: dict
     page.wait_for_timeout(1_500)
     assert "response=" not in page.url
     assert page.locator('[data-testid="stMainBlockContainer"] h1').first.inner_text().startswith("Overview")
+
+
+def test_limitations(page, server: str, dataset: dict) -> None:  # type: ignore[no-untyped-def]
+    _open(page, f"{server}/limitations", "limitations")
+    text = page.locator('[data-testid="stMainBlockContainer"]').inner_text()
+    assert "Limitations & roadmap" in text and "Milestone “Bernoulli”" in text
+    assert "limitations mitigated" in text and "Candidate fixes" in text and "Sync with GitHub" in text
+    assert "Robustness: answers change" in text  # seeded from analysis/limitations.toml on first open
+    assert _charts(page) >= 2  # failures per limitation, the selected limitation's trend
+    # Pick another limitation, open its body preview and look at the sync section further down.
+    page.locator(".st-key-limitations_selected").click()
+    page.get_by_role("option", name="Calculation reliability: wrong arithmetic in a written step").click()
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+    page.locator(".st-key-limitations_selected").scroll_into_view_if_needed()
+    page.wait_for_timeout(1_000)
+    page.screenshot(path=str(ARTIFACTS / "limitations-trend.png"))
+    page.get_by_text("Issue body preview").click()
+    page.wait_for_timeout(1_000)
+    main = page.locator('[data-testid="stMainBlockContainer"]')
+    text = main.inner_text()
+    assert "Counted from: categories arithmetic" in text and "Representative failures" in text
+    assert _charts(page) >= 2
+    page.get_by_text("Sync with GitHub").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "limitations-detail.png"))
+
+
+def _rerun(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_timeout(600)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_timeout(600)
+
+
+def test_limitations_sync_dry_run_then_apply(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    from analysis.limitations import find_marker, load_limitations
+    from tests.github_emulator import running_emulator
+
+    n = len(load_limitations())
+    with running_emulator() as emu:
+        emu.add_repo("gair/abel")
+        _open(page, f"{server}/limitations", "limitations-before-sync")
+        for key, value in (("limitations_repo", "gair/abel"), ("limitations_api_url", emu.url)):
+            box = page.locator(f".st-key-_w_{key} input")
+            box.fill(value)
+            box.press("Enter")
+            _rerun(page)
+        page.get_by_role("button", name="Dry run: plan the sync").click()
+        _rerun(page)
+        main = page.locator('[data-testid="stMainBlockContainer"]')
+        assert f"Plan for gair/abel: {n} create" in main.inner_text()
+        assert emu.writes == 0 and not emu.issues("gair/abel")
+        page.get_by_text("Plan for gair/abel").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "limitations-plan.png"))
+        assert page.get_by_role("button", name="Apply to GitHub").is_disabled()
+        page.get_by_text("I reviewed this plan").click()
+        _rerun(page)
+        page.get_by_role("button", name="Apply to GitHub").click()
+        _rerun(page)
+        assert f"Synced gair/abel: {n} create" in main.inner_text()
+        slugs = [find_marker(i["body"]) for i in emu.issues("gair/abel")]
+        assert len(slugs) == n and len(set(slugs)) == n
+        page.screenshot(path=str(ARTIFACTS / "limitations-after-sync.png"), full_page=True)
 
 
 @pytest.mark.parametrize("name,heading", [("triage", "Triage"), ("robustness", "Robustness"),
