@@ -26,8 +26,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder of Abel's published outputs that `setup` (and `make run`) imports on an empty database."),
     Setting("github_token", "GITHUB_TOKEN", None,
             "Token for `sync github`; read from the environment only, never stored or logged."),
-    Setting("dashboard_url", "ABEL_TRIAGE_DASHBOARD_URL", "http://localhost:8501",
-            "Base URL of the dashboard, used for links to failures in GitHub issue bodies."),
+    Setting("dashboard_url", "ABEL_TRIAGE_DASHBOARD_URL", None,
+            "Base URL of a dashboard others can reach; GitHub issue bodies link failures to it (no links when unset)."),
     Setting("shared_data", "ABEL_TRIAGE_SHARED_DATA", "../shared/data",
             "Where the tests look for the real data (skipped with a reason when absent)."),
 )

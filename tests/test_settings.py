@@ -18,8 +18,10 @@ def test_every_setting_is_in_the_readme() -> None:
 
 
 def test_explicit_then_environment_then_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ABEL_TRIAGE_DB", raising=False)
+    assert get_setting("database") == "./abel_triage.db"
+    monkeypatch.setenv("ABEL_TRIAGE_DB", "/data/team.db")
+    assert get_setting("database") == "/data/team.db"
+    assert get_setting("database", "postgresql://h/db") == "postgresql://h/db"
     monkeypatch.delenv("ABEL_TRIAGE_DASHBOARD_URL", raising=False)
-    assert get_setting("dashboard_url") == "http://localhost:8501"
-    monkeypatch.setenv("ABEL_TRIAGE_DASHBOARD_URL", "http://triage.example")
-    assert get_setting("dashboard_url") == "http://triage.example"
-    assert get_setting("dashboard_url", "http://explicit") == "http://explicit"
+    assert get_setting("dashboard_url") is None
