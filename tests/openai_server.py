@@ -14,7 +14,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,8 +64,11 @@ class AbelOutputsServer:
         models: dict[str, tuple[str, ...]] | None = None,
         *,
         delay_s: float = 0.0,
+        responder: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self.outputs_dir = Path(outputs_dir)
+        # Answers prompts that are not among the published outputs (e.g. a judge's prompts): (model, prompt) -> text.
+        self.responder = responder
         self.models = dict(models or DEFAULT_MODELS)
         self.delay_s = delay_s  # simulated generation time per request
         self.requests = 0  # completions requests received (including the failed ones)
@@ -197,10 +200,13 @@ class AbelOutputsServer:
         choices = []
         prompt_tokens = completion_tokens = 0
         for i, prompt in enumerate(prompts):
-            if prompt not in table:
+            answer = table.get(prompt)
+            if answer is None and self.responder is not None:
+                answer = self.responder(model, prompt)
+            if answer is None:
                 return 400, {"error": {"message": f"prompt {i} not among the published outputs of {model}",
                                        "type": "BadRequestError", "code": 400}}
-            text, finish = _cut(table[prompt], max_tokens, stop)
+            text, finish = _cut(answer, max_tokens, stop)
             prompt_tokens += _count_tokens(prompt)
             for j in range(n):
                 choices.append({"index": i * n + j, "text": text, "finish_reason": finish, "logprobs": None})
