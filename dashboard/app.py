@@ -1,7 +1,7 @@
 """Abel Triage dashboard: `streamlit run dashboard/app.py` from the repository root.
 
 Sets the page config, draws the shared sidebar and runs the page chosen in `st.navigation`. Pages live in
-`dashboard/app_pages/`; `limitations.py` ("Limitations & roadmap") is added when that module exists.
+`dashboard/app_pages/`.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ PAGES = [
     st.Page("app_pages/triage.py", title="Triage", icon=":material/fact_check:"),
     st.Page("app_pages/robustness.py", title="Robustness", icon=":material/shuffle:"),
     st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
+    st.Page("app_pages/limitations.py", title="Limitations & roadmap", icon=":material/flag:"),
 ]
-if (APP_DIR / "app_pages" / "limitations.py").exists():
-    PAGES.append(st.Page("app_pages/limitations.py", title="Limitations & roadmap", icon=":material/flag:"))
 
 page = st.navigation(PAGES)
 state.sidebar()
