@@ -61,6 +61,7 @@ def failure_input_from_row(row: Any) -> FailureInput:
         reference_solution=row.reference_solution,
         original_question=row.orig_question,
         original_gold=row.orig_answer,
+        original_reference_solution=row.orig_solution,
         finish_reason=row.finish_reason,
         published_correct=row.published_correct,
         correct=row.correct,
@@ -77,6 +78,7 @@ def input_query(ids: Iterable[int]):  # type: ignore[no-untyped-def]
             Problem.question, Problem.reference_answer, Problem.reference_solution, Problem.choices,
             Benchmark.answer_type,
             orig.question.label("orig_question"), orig.reference_answer.label("orig_answer"),
+            orig.reference_solution.label("orig_solution"),
         )
         .join(Problem, Problem.id == Response.problem_id)
         .join(Run, Run.id == Response.run_id)
@@ -282,3 +284,24 @@ def judge_fallbacks(engine: Engine, judge: Any, run_id: int | None = None, limit
                 counts[verdict.category.value] += 1
             refresh_effective_category(session, chunk)
     return dict(counts)
+
+
+def hand_labelled_inputs(engine: Engine, runs_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], FailureInput]:
+    """The categorizer's input for each failure named by ("<benchmark>/<size>", problem key), as in the hand
+    labels of `tests/data/categorize_dev_labels.jsonl`; names that match no failure are left out."""
+    from db.models import Model
+
+    wanted = set(runs_keys)
+    keys = {key for _, key in wanted}
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Response.id, Benchmark.name, Model.size, Problem.key)
+            .join(Problem, Problem.id == Response.problem_id)
+            .join(Run, Run.id == Response.run_id)
+            .join(Model, Model.id == Run.model_id)
+            .join(Benchmark, Benchmark.id == Run.benchmark_id)
+            .where(failure_condition(), Problem.key.in_(sorted(keys)))
+        ).all()
+        ids = {rid: (f"{bench}/{size.lower()}", key) for rid, bench, size, key in rows
+               if (f"{bench}/{size.lower()}", key) in wanted}
+        return {ids[row.id]: failure_input_from_row(row) for row in session.execute(input_query(ids))}

@@ -88,6 +88,9 @@ class Calculation:
     correct: bool
     approx: bool  # a rounding was stated
     operands: tuple[tuple[Fraction, int], ...] = field(default=())  # (value, offset) of each number used
+    # Operands of one kind with different units added as plain numbers ("210 minutes + 5 hours = 210 + 5"), or a
+    # later link of a chain that started so: a unit error, not an arithmetic one (`correct` is then False).
+    mixed_units: bool = False
 
 
 def _to_fraction(text: str) -> Fraction:
@@ -318,14 +321,18 @@ _UNIT_STEMS = {
 }
 
 
-def _mixed_units(text: str, tokens: list[Token], seg: list[Token]) -> bool:
-    """Two operands of the segment carry different units of one kind (minutes and hours, feet and inches)."""
-    by_start = {t.start: i for i, t in enumerate(tokens)}
+def _mixed_units(text: str, tokens: list[Token], seg: list[Token], index: dict[int, int] | None = None) -> bool:
+    """Two operands of the segment carry different units of one kind (minutes and hours, feet and inches).
+    `index` maps a token's start offset to its position in `tokens` (built once per clause by the caller)."""
+    if len(seg) < 3:
+        return False
+    if index is None:
+        index = {t.start: i for i, t in enumerate(tokens)}
     units: dict[str, set[str]] = {}
     for t in seg:
         if t.kind != "num":
             continue
-        i = by_start.get(t.start)
+        i = index.get(t.start)
         if i is None or i + 1 >= len(tokens) or tokens[i + 1].kind != "word":
             continue
         word = tokens[i + 1].text.lower().rstrip("s")
@@ -368,6 +375,26 @@ def _evaluate(seg: list[Token], pct_scale: Fraction = Fraction(1, 100), ltr: boo
         return None
 
 
+_PLAIN_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?|\.\d+)|([-+*/^])|(\()|(\)))")
+
+
+def evaluate_expression(text: str) -> Fraction | None:
+    """The exact value of a plain arithmetic expression ("12*(3/4)+2"), or None when it does not parse."""
+    tokens: list[Token] = []
+    pos, text = 0, text.rstrip()
+    while pos < len(text):
+        m = _PLAIN_TOKEN.match(text, pos)
+        if m is None:
+            return None
+        num, op, lp, _rp = m.groups()
+        if num is not None:
+            tokens.append(Token("num", num, m.start(1), m.end(1), _to_fraction(num)))
+        else:
+            tokens.append(Token("op" if op else "lp" if lp else "rp", m.group(0).strip(), m.start(), m.end()))
+        pos = m.end()
+    return _evaluate(tokens)
+
+
 def _is_literal(seg: list[Token]) -> bool:
     kinds = [t.kind for t in seg]
     return kinds == ["num"] or (kinds == ["op", "num"] and seg[0].text in "+-")
@@ -399,6 +426,63 @@ _CLAUSE_BREAK = re.compile(r"(?<=[.?!;])\s+|\n+")
 _NOT_PLAIN_AFTER = re.compile(r"\s*(?:[/^*×!π√(\\]|:\d|\d)|[A-Za-z]")  # "= 3x", "= 2π", "= 7!"
 
 
+_ORDINAL_AFTER = re.compile(r"(?:st|nd|rd|th)\b")  # "= 16th floor" is the number 16
+
+
+def _chain_link(text: str, tokens: list[Token], segments: list[list[Token]], eq_tokens: list[Token],
+                k: int, end_value: Fraction | None, index: dict[int, int]) -> Calculation | None:
+    """The link `left = right` between two expressions of a chain whose later links are consistent with `right`
+    ("8 + 16 + 6 = 20 + 6 = 26"): wrong when `left` has another value than `right` under every notational
+    reading. Only links that carry the chain's result are checked, so a garbled middle term whose chain still
+    ends right ("2 * 12 * 3/4 = 24/4 = 18") is not a calculation error."""
+    left, right = segments[k], segments[k + 1]
+    if not any(t.kind == "op" for t in left) or not any(t.kind == "op" for t in right):
+        return None
+    if _mixed_units(text, tokens, left, index):
+        mixed = _mixed_unit_calculation(text, left, right)
+        return mixed if mixed is not None and mixed.claimed_value == mixed.actual else None
+    if _mixed_units(text, tokens, right, index):
+        return None
+    final = segments[-1]
+    if end_value is None:
+        return None
+    shown = _evaluate(right)
+    if shown is None or shown != end_value:
+        return None
+    actual = _evaluate(left)
+    if actual is None or actual == end_value:
+        return None
+    if right[0].kind == "num" and right[0].value == actual:
+        return None  # a running total, "5 + 3 = 8 + 2 = 10": the next term is added to the sum so far
+    window = text[max(0, left[0].start - 40) : final[-1].end + 25]
+    approx = any(e.approx for e in eq_tokens) or bool(_APPROX_WORDS.search(window))
+    if approx or _mixed_units(text, tokens, left, index):
+        return None
+    alternatives = [actual, -actual]
+    for alt in (_evaluate(left, Fraction(1)), _evaluate(left, ltr=True), _evaluate(left, Fraction(1), True)):
+        if alt is not None:
+            alternatives.append(alt)
+    if any(_within_rounding(shown, final[-1].text, a, False) for a in alternatives):
+        return None
+    operands = tuple((t.value, t.start) for t in left if t.kind == "num" and t.value is not None)
+    return Calculation(start=left[0].start, end=right[-1].end, expression=text[left[0].start : left[-1].end],
+                       claimed=text[right[0].start : right[-1].end].strip(), claimed_value=shown, actual=actual,
+                       correct=False, approx=False, operands=operands)
+
+
+def _mixed_unit_calculation(text: str, left: list[Token], right: list[Token]) -> Calculation | None:
+    """`left` adds quantities of one kind in different units; `right` is what the writer made of it."""
+    if any(t.kind == "op" and t.text not in "+-" for t in left):
+        return None  # "30 minutes/day * 7 days": a rate times a time is no sum of mixed units
+    actual, shown = _evaluate(left), _evaluate(right)
+    if actual is None or shown is None:
+        return None
+    operands = tuple((t.value, t.start) for t in left if t.kind == "num" and t.value is not None)
+    return Calculation(start=left[0].start, end=right[-1].end, expression=text[left[0].start : left[-1].end],
+                       claimed=text[right[0].start : right[-1].end].strip(), claimed_value=shown, actual=actual,
+                       correct=False, approx=False, operands=operands, mixed_units=True)
+
+
 def find_calculations(text: str) -> list[Calculation]:
     """Every checkable `expression = number` in `text`, in reading order, each marked correct or not."""
     out: list[Calculation] = []
@@ -416,6 +500,7 @@ def find_calculations(text: str) -> list[Calculation]:
 
 def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]:
     tokens = tokenize(text[offset:stop], offset)
+    index = {t.start: i for i, t in enumerate(tokens)}
     out: list[Calculation] = []
     for raw_start, run in _runs(tokens):
         if not any(t.kind == "eq" for t in run):
@@ -441,8 +526,17 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
         first = segments[0]
         if first and (first[0].kind == "op" or left_cut):
             segments[0] = []  # the left side is not all there: "A - 3 = 9", "half of 10 = 5"
+        end_value: Fraction | None = None  # the chain's result, for links between two expressions
+        final = segments[-1]
+        if len(segments) > 2 and final and _is_literal(final) and not _NOT_PLAIN_AFTER.match(text, final[-1].end):
+            end_value = _evaluate(final)
         for k in range(len(segments) - 1):
             left, right = segments[k], segments[k + 1]
+            if left and right and not _is_literal(left) and not _is_literal(right):
+                link = _chain_link(text, tokens, segments, eq_tokens, k, end_value, index)
+                if link is not None:
+                    out.append(link)
+                continue
             if not left or not right or _is_literal(left) or not _is_literal(right):
                 continue
             if not any(t.kind == "op" for t in left):
@@ -451,7 +545,7 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
             if actual is None:
                 continue
             claimed_tok = right[-1]
-            if _NOT_PLAIN_AFTER.match(text, claimed_tok.end):
+            if _NOT_PLAIN_AFTER.match(text, claimed_tok.end) and not _ORDINAL_AFTER.match(text, claimed_tok.end):
                 continue
             claimed_vals = _claimed_candidates(right)
             if not claimed_vals:
@@ -478,8 +572,20 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
                 if earlier is not None and any(_within_rounding(c, claimed_tok.text, earlier, False)
                                                for c in claimed_vals):
                     continue
-            if not correct and _mixed_units(text, tokens, left):
-                continue  # "840 minutes + 20 hours = 1410 minutes": a conversion, not a plain sum
+            if _mixed_units(text, tokens, left, index):
+                # "840 minutes + 20 hours = 1410 minutes" may be a silent conversion; written as a plain sum
+                # ("210 minutes + 5 hours = 215") it is a unit error.
+                mixed = _mixed_unit_calculation(text, left, right) if correct else None
+                if mixed is not None:
+                    out.append(mixed)
+                continue
+            if not correct and out and out[-1].mixed_units and out[-1].end >= left[0].start - 2:
+                # a later link of a chain that began by adding mixed units: the units went wrong first
+                out.append(Calculation(start=left[0].start, end=right[-1].end,
+                                       expression=text[left[0].start : left[-1].end], claimed=claimed_text.strip(),
+                                       claimed_value=claimed_vals[0], actual=actual, correct=False, approx=approx,
+                                       operands=(), mixed_units=True))
+                continue
             operands = tuple((t.value, t.start) for t in left if t.kind == "num" and t.value is not None)
             out.append(
                 Calculation(

@@ -14,13 +14,14 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
+from analysis.categorize.align import OffReference, derived_reference, first_off_reference, reference_values
 from analysis.categorize.arith import Calculation, find_calculations
 from analysis.categorize.quantities import stated_quantities
 from analysis.steps import Step, split_steps, step_at
 from analysis.types import Category, Choice, GradeStatus
 
 # Bump when a category for some input can change; stored on every rule label (older ones are replaced).
-CATEGORIZER_VERSION = "1"
+CATEGORIZER_VERSION = "2"
 
 PRECEDENCE: tuple[Category, ...] = tuple(Category)  # DESIGN.md table order
 _RANK = {c: i for i, c in enumerate(PRECEDENCE)}
@@ -41,6 +42,7 @@ class FailureInput:
     reference_solution: str | None = None
     original_question: str | None = None
     original_gold: str | None = None
+    original_reference_solution: str | None = None  # the original problem's reference (perturbed variants)
     finish_reason: str | None = None
     published_correct: bool | None = None
     correct: bool | None = None
@@ -107,6 +109,29 @@ class Context:
     def gold_value(self) -> Fraction | None:
         return _number(self.inp.gold)
 
+    @cached_property
+    def reference_text(self) -> str | None:
+        """A reference solution with `<<expr=value>>` annotations: the problem's own, or for a perturbed variant
+        the original's annotations recomputed with the variant's numbers (kept only when they reach its gold)."""
+        ref = self.inp.reference_solution
+        if ref and "<<" in ref:
+            return ref
+        inp = self.inp
+        if inp.original_reference_solution and inp.original_question and self.gold_value is not None:
+            return derived_reference(inp.original_reference_solution, inp.original_question, inp.question,
+                                     self.gold_value)
+        return None
+
+    @cached_property
+    def off_reference(self) -> OffReference | None:
+        """Where the response leaves the reference solution's path (GSM8K annotations), when it has one."""
+        ref = self.reference_text
+        if not ref:
+            return None
+        known = reference_values(ref, self.gold_value) | self.question_quantities
+        calcs = self.calculations
+        return first_off_reference(calcs, [self.step_of(c.start) for c in calcs], known)
+
     @property
     def last_step(self) -> int | None:
         return self.steps[-1].number if self.steps else None
@@ -162,13 +187,22 @@ def categorize_failure(inp: FailureInput) -> CategoryResult:
         finding = detect(ctx)
         if finding is not None:
             fired.append(finding)
+    off = ctx.off_reference if usable else None
+    if off is not None:
+        # The response left the reference's path at a correct calculation before any wrong one: a wrong
+        # calculation further down is a consequence, not the first error.
+        fired = [f for f in fired if not (f.category is Category.ARITHMETIC and f.step is not None
+                                          and f.step > off.step)]
     if not fired:
-        fallback = (
-            Finding(Category.NO_FINAL_ANSWER, ctx.last_step, 0.6, {"reason": reason or "no usable final answer"})
-            if not usable
-            else Finding(Category.REASONING, None, 0.3, {"note": "no rule detector fired", "extracted": extracted,
-                                                          "gold": inp.gold})
-        )
+        if not usable:
+            fallback = Finding(Category.NO_FINAL_ANSWER, ctx.last_step, 0.6,
+                               {"reason": reason or "no usable final answer"})
+        elif off is not None:
+            fallback = Finding(Category.REASONING, off.step, 0.4,
+                               {**off.evidence(), "extracted": extracted, "gold": inp.gold})
+        else:
+            fallback = Finding(Category.REASONING, None, 0.3, {"note": "no rule detector fired", "extracted": extracted,
+                                                                "gold": inp.gold})
         fired.append(fallback)
     fired.sort(key=Finding.sort_key)
     best = fired[0]

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from fractions import Fraction
 
+from analysis.categorize.align import plain_number, skipped_reference_step
 from analysis.categorize.arith import format_number, numbers_in
 from analysis.categorize.core import Context, Finding
 from analysis.categorize.quantities import CONSTANTS, derivable, stated_quantities
@@ -60,7 +61,24 @@ def detect_repetition(ctx: Context) -> Finding | None:
         repeats = (m.end() - m.start()) // len(unit)
         return Finding(Category.REPETITION, ctx.step_of(start), 0.9,
                        {"repeated": text[start:end][:200], "times": repeats, "offset": start})
-    return None
+    return _repeated_steps(ctx)
+
+
+def _repeated_steps(ctx: Context) -> Finding | None:
+    """Loops longer than one span: the same step (numbers collapsed) written four times or more among the
+    response's steps, e.g. two alternating steps repeated until the length limit."""
+    seen: dict[str, list[int]] = {}
+    for step in ctx.steps:
+        body = _NUMBER_RUN.sub("0", step.text.strip())
+        if len(body) >= 30:
+            seen.setdefault(body, []).append(step.number)
+    loops = [numbers for numbers in seen.values() if len(numbers) >= 4]
+    if not loops:
+        return None
+    first = min(loops, key=lambda numbers: numbers[0])
+    step = ctx.steps[first[0] - 1]
+    return Finding(Category.REPETITION, first[0], 0.85,
+                   {"repeated": step.text[:200], "times": len(first), "steps": first[:10], "offset": step.start})
 
 
 def _original_offset(text: str, norm_offset: int) -> int:
@@ -113,9 +131,10 @@ def _squash(text: str) -> str:
 
 
 def detect_arithmetic(ctx: Context) -> Finding | None:
-    question = _squash(ctx.inp.question)
+    # A blank in the problem ("86-3\\square=48") is dropped, so the response quoting it is seen as a quote.
+    question = _squash(re.sub(r"\\square|\\Box|□|\\_|_", "", ctx.inp.question))
     for calc in ctx.calculations:
-        if calc.correct:
+        if calc.correct or calc.mixed_units:
             continue
         if _squash(f"{calc.expression}={calc.claimed}") in question or _squash(calc.expression) in question \
                 and len(_squash(calc.expression)) > 6:
@@ -165,7 +184,45 @@ def _restated(ctx: Context) -> list[tuple[Fraction, int]]:
     return out
 
 
+_WORD_DIGITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_DAYS_A_WEEK = re.compile(r"(?i)\b(\d|one|two|three|four|five|six)(?:-| )days?(?: (?:a|every|per|each|in a|of the))?"
+                          r"(?:-| )(?:work(?:ing)? )?week\b")
+_SEVEN_DAYS = re.compile(r"(?i)\b7 days\b|\b7 days?/week|\bdays in a week\b")
+
+
+def _week_of_seven_days(ctx: Context) -> Finding | None:
+    """The question fixes a week of N working days ("6 days every week", "a 5-day week"), the reference never
+    counts 7 days, and the response multiplies by 7 days: a question number overridden by a default."""
+    m = _DAYS_A_WEEK.search(ctx.inp.question)
+    if m is None:
+        return None
+    word = m.group(1)
+    n = int(word) if word.isdigit() else _WORD_DIGITS[word.lower()]
+    ref = ctx.reference_text
+    if n == 7 or _SEVEN_DAYS.search(ctx.inp.question) or not ref:
+        return None
+    if any(v == 7 for expr, _ in _ANNOTATION.findall(ref) for v, _ in numbers_in(expr)):
+        return None  # the reference itself counts a 7-day week (something else happens every day)
+    if any(v == 7 for v, _ in numbers_in(ctx.inp.question)):
+        return None
+    for calc in ctx.calculations:
+        for value, off in calc.operands:
+            if value == 7:
+                step = ctx.step_of(off)
+                return Finding(Category.MISREAD_QUANTITY, step, 0.7,
+                               {"step": step, "quantity": "7 days", "question_says": m.group(0),
+                                "expression": calc.expression, "offset": off})
+    return None
+
+
 def detect_misread_quantity(ctx: Context) -> Finding | None:
+    week = _week_of_seven_days(ctx)
+    if week is not None:
+        return week
+    return _unexplained_operand(ctx)
+
+
+def _unexplained_operand(ctx: Context) -> Finding | None:
     """An operand that the problem does not state and no earlier text explains, or a restated problem number
     that differs from the problem's (16 -> 61)."""
     if not ctx.steps:
@@ -255,7 +312,71 @@ _UNIT_FACTORS: tuple[tuple[int, str], ...] = (
 )
 
 
+# Sizes of units in a base unit of their kind, for stated conversions ("2 hours, which is 80 minutes").
+_UNIT_SIZES: dict[str, tuple[str, int]] = {
+    "second": ("time", 1), "minute": ("time", 60), "hour": ("time", 3600), "day": ("time", 86400),
+    "week": ("time", 604800), "inch": ("length", 1), "inche": ("length", 1), "foot": ("length", 12),
+    "feet": ("length", 12), "yard": ("length", 36), "cent": ("money", 1), "dollar": ("money", 100),
+    "millimeter": ("metric length", 1), "centimeter": ("metric length", 10), "meter": ("metric length", 1000),
+    "kilometer": ("metric length", 1_000_000), "gram": ("metric mass", 1), "kilogram": ("metric mass", 1000),
+    "ounce": ("mass", 1), "pound": ("mass", 16), "milliliter": ("volume", 1), "liter": ("volume", 1000),
+}
+_UNIT_WORD = r"(seconds?|minutes?|hours?|days?|weeks?|inch(?:es)?|foot|feet|yards?|cents?|dollars?|" \
+             r"millimeters?|centimeters?|meters?|kilometers?|grams?|kilograms?|ounces?|pounds?|milliliters?|liters?)"
+_STATED_CONVERSION = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*" + _UNIT_WORD + r"\b,?(?: which)?\s*(?:=|is equal to|equals|is the same as|"
+    r"is equivalent to|are equal to)\s*(\d+(?:\.\d+)?)\s*" + _UNIT_WORD + r"\b",
+    re.IGNORECASE,
+)
+
+
+def _unit(word: str) -> tuple[str, int] | None:
+    w = word.lower()
+    return _UNIT_SIZES.get(w) or _UNIT_SIZES.get(w[:-1] if w.endswith("s") else w)
+
+
+def _wrong_stated_conversion(ctx: Context) -> Finding | None:
+    """A conversion the response states between two units of one kind, and gets wrong ("2 hours, which is
+    equal to 80 minutes")."""
+    text = ctx.inp.response
+    for m in _STATED_CONVERSION.finditer(text):
+        if re.search(r"(?:[-+*/×÷x]|\band)\s*\$?$", text[max(0, m.start() - 5) : m.start()]) \
+                or re.match(r"\s*(?:[-+*/×÷]|and\b)", text[m.end() : m.end() + 6]):
+            continue  # part of a product or a compound ("6 hours * 10 weeks = 60 hours", "2 hours and 45 min")
+        u1, u2 = _unit(m.group(2)), _unit(m.group(4))
+        if u1 is None or u2 is None or u1[0] != u2[0] or u1[1] == u2[1]:
+            continue
+        v1, v2 = Fraction(m.group(1)), Fraction(m.group(3))
+        right = v1 * u1[1] / u2[1]
+        if v2 == right or abs(v2 - right) < Fraction(1, 10 ** max(0, len(m.group(3).partition(".")[2]))):
+            continue
+        step = ctx.step_of(m.start())
+        return Finding(Category.UNIT_CONVERSION, step, 0.8,
+                       {"step": step, "stated": m.group(0), "correct": f"{format_number(right)} {m.group(4)}",
+                        "offset": m.start()})
+    return None
+
+
+def _mixed_unit_sum(ctx: Context) -> Finding | None:
+    """Quantities of one kind in different units added as plain numbers ("210 minutes + 5 hours = 210 + 5")."""
+    for calc in ctx.calculations:
+        if calc.mixed_units:
+            step = ctx.step_of(calc.start)
+            return Finding(Category.UNIT_CONVERSION, step, 0.8,
+                           {"step": step, "expression": ctx.inp.response[calc.start : calc.end],
+                            "reason": "quantities in different units added as plain numbers", "offset": calc.start})
+        if not calc.correct:
+            return None  # an arithmetic error comes first
+    return None
+
+
 def detect_unit_conversion(ctx: Context) -> Finding | None:
+    found = [f for f in (_wrong_stated_conversion(ctx), _mixed_unit_sum(ctx), _answer_off_by_unit(ctx))
+             if f is not None]
+    return min(found, key=lambda f: f.step if f.step is not None else 10**6) if found else None
+
+
+def _answer_off_by_unit(ctx: Context) -> Finding | None:
     a, g = ctx.answer_value, ctx.gold_value
     if a is None or g is None or a == 0 or g == 0 or abs(a) == 1 or abs(g) == 1:
         return None  # an answer of 1 is a factor away from too much by chance
@@ -278,20 +399,18 @@ def detect_missing_step(ctx: Context) -> Finding | None:
     if a is None or a == g:
         return None
     stated = {v for v, _ in numbers_in(ctx.inp.question)}
-    if ctx.inp.reference_solution:
-        from analysis.grading import parse_number
-
-        annotations = _ANNOTATION.findall(ctx.inp.reference_solution)
+    if ctx.reference_text:
+        annotations = _ANNOTATION.findall(ctx.reference_text)
         for expr, val in annotations[:-1] if annotations else []:
-            try:
-                value = parse_number(val)
-            except (ValueError, ZeroDivisionError):
-                value = None
+            value = plain_number(val)
             if value is not None and value == a and value != g and value not in stated:
                 step = ctx.first_step_with_value(a) or ctx.last_step
                 return Finding(Category.MISSING_STEP, step, 0.7,
                                {"step": step, "answer": ctx.extracted, "gold": ctx.inp.gold,
                                 "reference_intermediate": f"{expr}={val}"})
+    unused = _unused_question_quantity(ctx)
+    if unused is not None:
+        return unused
     # The response's own work: it computed the answer, went on to other values, then answered the earlier one.
     calcs = ctx.calculations
     for i, calc in enumerate(calcs):
@@ -306,6 +425,47 @@ def detect_missing_step(ctx: Context) -> Finding | None:
                             "reason": "the final answer is a value computed earlier, not the last one"})
         break
     return None
+
+
+def _unused_question_quantity(ctx: Context) -> Finding | None:
+    """The answer is one operation with a question number away from gold, and the response never uses that number
+    after restating the problem: it left out a needed step ("600 - 198 = 402", gold 600 - 198 - 209 = 193)."""
+    a, g = ctx.answer_value, ctx.gold_value
+    if a is None or g is None or a == g or ctx.inp.choices:
+        return None
+    used = {v for c in ctx.calculations for v, _ in c.operands}
+    restated_end = ctx.steps[1].start if len(ctx.steps) > 1 else len(ctx.inp.response)
+    written_later = {v for v, off in numbers_in(ctx.inp.response) if off >= restated_end}
+    for q, _ in numbers_in(ctx.inp.question):
+        if q.denominator != 1 or q < 2 or q in used or q in written_later:
+            continue
+        for op, result in (("+", a + q), ("-", a - q), ("×", a * q), ("÷", a / q)):
+            if result == g:
+                step = ctx.first_step_with_value(a) or ctx.last_step
+                return Finding(Category.MISSING_STEP, step, 0.6,
+                               {"step": step, "answer": ctx.extracted, "gold": ctx.inp.gold,
+                                "left_out": format_number(q), "relation": f"answer {op} {format_number(q)} = gold",
+                                "reason": "a number of the question the response never uses"})
+    return None
+
+
+def detect_skipped_reference_step(ctx: Context) -> Finding | None:
+    """Where the response leaves the reference solution, it does the reference's calculation with one of the
+    reference's steps skipped (see `align.skipped_reference_step`): a missing step at that step."""
+    off = ctx.off_reference
+    if off is None or not ctx.reference_text:
+        return None
+    calcs = ctx.calculations
+    before = frozenset(c.claimed_value for c in calcs if c.start < off.calculation.start)
+    reached = frozenset(c.claimed_value for c in calcs) | ({ctx.answer_value} if ctx.answer_value is not None
+                                                           else set())
+    later = frozenset(v for c in calcs if c.start > off.calculation.start for v, _ in c.operands)
+    found = skipped_reference_step(off, ctx.reference_text, before, reached, later)
+    if found is None:
+        return None
+    return Finding(Category.MISSING_STEP, off.step, 0.7,
+                   {"step": off.step, "expression": off.calculation.expression, "value": off.calculation.claimed,
+                    **found, "offset": off.calculation.start})
 
 
 _LATEX_WORDS = frozenset({"frac", "dfrac", "tfrac", "text", "textbf", "mathrm", "left", "right", "cdot", "times"})
@@ -359,6 +519,7 @@ Detector = Callable[[Context], Finding | None]
 OUTPUT_DETECTORS: tuple[Detector, ...] = (detect_truncated, detect_repetition, detect_invalid_answer,
                                           detect_no_final_answer)
 CONTENT_DETECTORS: tuple[Detector, ...] = (detect_arithmetic, detect_misread_quantity, detect_memorized_original,
-                                           detect_unit_conversion, detect_missing_step, detect_option_mapping)
+                                           detect_unit_conversion, detect_missing_step, detect_option_mapping,
+                                           detect_skipped_reference_step)
 
 __all__ = ["CONTENT_DETECTORS", "OUTPUT_DETECTORS", "several_final_answers", "stated_quantities"]

@@ -1,7 +1,8 @@
 """Categorizing failures: `categorize`, `categorize-file`, `report failures`, `report flags`.
 
 `categorize-file IN.jsonl [--out OUT.jsonl]` needs no database. Each line is an object with "question",
-"response", "gold" and optionally "reference_solution", "original_question", "original_gold", "choices"
+"response", "gold" and optionally "reference_solution", "original_question", "original_gold",
+"original_reference_solution" (a perturbed problem's original reference, for the derived reference), "choices"
 (letters, or {"letter", "text"} objects; or embedded in the question TAL-SCQ5K-EN style), "finish_reason",
 "answer_type" and "published_correct". It is written back with "correct", "category" (null when correct),
 "first_error_step", "confidence" and "evidence". A malformed line is reported as `IN.jsonl:LINE: message` on
@@ -57,7 +58,7 @@ def failure_input_from_record(record: Any) -> FailureInput:
         raise BadRecord('"question" and "response" must be strings')
     if not isinstance(gold, str | int | float) or isinstance(gold, bool):
         raise BadRecord('"gold" must be a string or a number')
-    for name in ("reference_solution", "original_question", "finish_reason"):
+    for name in ("reference_solution", "original_question", "original_reference_solution", "finish_reason"):
         if record.get(name) is not None and not isinstance(record[name], str):
             raise BadRecord(f'"{name}" must be a string')
     choices = _choices(record.get("choices"))
@@ -77,6 +78,7 @@ def failure_input_from_record(record: Any) -> FailureInput:
         question=question, response=response, gold=str(gold), answer_type=answer_type, choices=choices,
         reference_solution=record.get("reference_solution"), original_question=record.get("original_question"),
         original_gold=None if original_gold is None else str(original_gold),
+        original_reference_solution=record.get("original_reference_solution"),
         finish_reason=record.get("finish_reason"), published_correct=published,
     )
 
