@@ -145,6 +145,17 @@ class GitHubEmulator:
         with self._lock:
             return [self.repos[full_name].issues[n] for n in sorted(self.repos[full_name].issues)]
 
+
+    def managed_issues(self, full_name: str) -> dict[str, list[dict[str, Any]]]:
+        """Issues carrying an abel-triage marker, by limitation slug (more than one per slug is a duplicate)."""
+        from analysis.limitations import find_marker
+
+        out: dict[str, list[dict[str, Any]]] = {}
+        for issue in self.issues(full_name):
+            slug = find_marker(issue["body"])
+            if slug:
+                out.setdefault(slug, []).append(issue)
+        return out
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.repos[full_name].comments.get(number, []))

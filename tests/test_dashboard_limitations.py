@@ -15,7 +15,7 @@ import streamlit as st
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from analysis.limitations import find_marker, load_limitations
+from analysis.limitations import load_limitations
 from dashboard.state import IMPORT_COMMANDS
 from db.models import Limitation
 from db.session import session_scope
@@ -189,13 +189,6 @@ def test_missing_token_is_a_clear_error_and_blocks_the_dry_run(abel_like: Engine
     assert at.button(key="limitations_dry_run").disabled
 
 
-def managed(emu: GitHubEmulator) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for issue in emu.issues(REPO):
-        slug = find_marker(issue["body"])
-        if slug:
-            out.setdefault(slug, []).append(issue)
-    return out
 
 
 def test_dry_run_then_confirm_applies(abel_like: Engine, emu: GitHubEmulator,
@@ -222,7 +215,7 @@ def test_dry_run_then_confirm_applies(abel_like: Engine, emu: GitHubEmulator,
     at.checkbox(key="limitations_confirm").check().run()
     at.button(key="limitations_apply").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    issues = managed(emu)
+    issues = emu.managed_issues(REPO)
     assert len(issues) == N and all(len(v) == 1 for v in issues.values())
     assert issues[CALC][0]["milestone"]["title"] == "Bernoulli"
     assert any(f"Synced {REPO}: {N} create" in s.value for s in at.success)

@@ -49,13 +49,6 @@ def tracker(emu: GitHubEmulator, **kw: object) -> PyGithubTracker:
                            retry=make_retry(total=4, backoff_factor=0.01), write_backoff=0.01, **kw)  # type: ignore[arg-type]
 
 
-def managed(emu: GitHubEmulator) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for issue in emu.issues(REPO):
-        slug = find_marker(issue["body"])
-        if slug:
-            out.setdefault(slug, []).append(issue)
-    return out
 
 
 def test_first_sync_creates_one_issue_per_limitation_then_second_makes_no_writes(
@@ -64,7 +57,7 @@ def test_first_sync_creates_one_issue_per_limitation_then_second_makes_no_writes
     build_abel_like(engine)
     result = sync_github(engine, tracker(emu), dashboard_url="http://localhost:8501")
     assert [a.action for a in result.plan.actions] == ["create"] * N
-    issues = managed(emu)
+    issues = emu.managed_issues(REPO)
     assert len(issues) == N and all(len(v) == 1 for v in issues.values())
     calc = issues["calculation-reliability"][0]
     assert calc["milestone"]["title"] == "Bernoulli"
@@ -104,7 +97,7 @@ def test_adopting_an_existing_issue_keeps_its_text(engine: Engine, emu: GitHubEm
 def test_reopens_on_regression_with_a_comment(engine: Engine, emu: GitHubEmulator) -> None:
     build_abel_like(engine)
     sync_github(engine, tracker(emu))
-    number = managed(emu)["calculation-reliability"][0]["number"]
+    number = emu.managed_issues(REPO)["calculation-reliability"][0]["number"]
     emu.edit_issue_as_person(REPO, number, state="closed")
     quiet = sync_github(engine, tracker(emu))  # closed on GitHub, nothing new: stays closed
     assert {a.slug: a.action for a in quiet.plan.actions}["calculation-reliability"] == "noop"
@@ -127,7 +120,7 @@ def test_reopens_on_regression_with_a_comment(engine: Engine, emu: GitHubEmulato
 def test_checkbox_ticked_on_github_survives(engine: Engine, emu: GitHubEmulator) -> None:
     build_abel_like(engine)
     sync_github(engine, tracker(emu))
-    issue = managed(emu)["generation-control"][0]
+    issue = emu.managed_issues(REPO)["generation-control"][0]
     ticked = issue["body"].replace("- [ ] Repetition penalty / EOS training", "- [x] Repetition penalty / EOS training")
     assert ticked != issue["body"]
     emu.edit_issue_as_person(REPO, issue["number"], body=ticked)
@@ -151,7 +144,7 @@ def test_transient_502s_mid_sync_then_rerun_leaves_no_duplicates(engine: Engine,
     emu.inject("GET", r"/issues$", 503, count=1)  # the listing, retried by urllib3
     first = sync_github(engine, tracker(emu))
     assert all(f.remaining == 0 for f in emu.faults)
-    assert len(managed(emu)) == N and all(len(v) == 1 for v in managed(emu).values())
+    assert len(emu.managed_issues(REPO)) == N and all(len(v) == 1 for v in emu.managed_issues(REPO).values())
     assert first.writes >= N
     with session_scope(engine) as s:
         add_run(s, model="Abel-7B-002", generation="Abel-002", benchmark="gsm8k", domain="in_domain",
@@ -196,7 +189,7 @@ def test_crash_after_creates_whose_db_write_was_lost(engine: Engine, emu: GitHub
     rerun = sync_github(engine, tracker(emu))
     actions = [a.action for a in rerun.plan.actions]
     assert actions.count("create") == N - 3 and actions.count("noop") == 3
-    assert len(emu.issues(REPO)) == N and all(len(v) == 1 for v in managed(emu).values())
+    assert len(emu.issues(REPO)) == N and all(len(v) == 1 for v in emu.managed_issues(REPO).values())
 
 
 def test_dry_run_writes_nothing_and_shows_a_diff(engine: Engine, emu: GitHubEmulator) -> None:
@@ -304,7 +297,7 @@ def test_rate_limited_create_waits_for_the_reset_and_long_waits_fail_clearly(
     emu.inject_rate_limit("POST", r"/issues$", reset_in=1)
     sync_github(engine, tracker(emu))
     assert emu.faults[0].remaining == 0
-    assert len(emu.issues(REPO)) == N and all(len(v) == 1 for v in managed(emu).values())
+    assert len(emu.issues(REPO)) == N and all(len(v) == 1 for v in emu.managed_issues(REPO).values())
     emu.inject_rate_limit("GET", r"/issues$", retry_after=3600)
     impatient = PyGithubTracker(REPO, token="test-token", api_url=emu.url,
                                 retry=make_retry(total=3, backoff_factor=0.01, max_wait=5))
