@@ -174,44 +174,41 @@ def setup(
         False, "--from-github", help="Download Abel's published outputs from GAIR-NLP/abel when no local copy."
     ),
 ) -> None:
-    """Prepare the database: migrate, and if it holds no runs, import Abel's outputs, grade and categorize.
+    """Prepare the database: migrate, import Abel's outputs when a source is found, grade and categorize.
 
-    The source is ABEL_OUTPUTS, else ../shared/data/abel-outputs beside the repository, else --from-github.
+    The source is ABEL_OUTPUTS, else ../shared/data/abel-outputs beside the repository, else --from-github. Every
+    step is idempotent, so running it again after an interruption finishes the job and otherwise changes nothing.
     """
     from sqlalchemy import func, select
 
+    from db.categorize import categorize
     from db.grading import grade_responses
     from db.importer import import_abel_outputs
     from db.models import Run
     from db.sources import SourceError, download_published_outputs, find_local_benchmarks, find_local_outputs
 
     engine = open_engine()
-    with engine.connect() as conn:
-        runs = conn.execute(select(func.count()).select_from(Run)).scalar_one()
     url = engine.url.render_as_string(hide_password=True)
-    if runs:
-        typer.echo(f"{url}: {runs} run(s) already stored; nothing to import")
-        return
     source = find_local_outputs()
     if source is None and from_github:
         try:
             source = download_published_outputs()
         except SourceError as exc:
             raise CliError(str(exc)) from None
-    if source is None:
+    if source is not None:
+        benchmarks = find_local_benchmarks(source)
+        typer.echo(f"{url}: importing {source}" + (f" with benchmarks from {benchmarks}" if benchmarks else ""))
+        report = import_abel_outputs(engine, source, benchmarks_dir=benchmarks)
+        _print_errors(report.all_errors)
+        typer.echo(f"imported {report.inserted} new response(s)")
+    with engine.connect() as conn:
+        runs = conn.execute(select(func.count()).select_from(Run)).scalar_one()
+    if not runs:
         typer.echo(f"{url}: empty, and no Abel outputs found (set ABEL_OUTPUTS, put ../shared/data beside the "
                    "repository, or use --from-github); the dashboard will explain how to import")
         return
-    benchmarks = find_local_benchmarks(source)
-    typer.echo(f"importing {source}" + (f" with benchmarks from {benchmarks}" if benchmarks else ""))
-    report = import_abel_outputs(engine, source, benchmarks_dir=benchmarks)
-    _print_errors(report.all_errors)
     summary = grade_responses(engine)
-    typer.echo(f"imported {report.inserted} response(s), graded {summary.graded}")
-    try:
-        from db.categorize import categorize
-    except ImportError:
-        return
+    typer.echo(f"graded {summary.graded} response(s)")
     result = categorize(engine)
     cats = ", ".join(f"{k} {v}" for k, v in sorted(result.get("categories", {}).items(), key=lambda kv: -kv[1]))
-    typer.echo(f"categorized {result.get('categorized', 0)} failure(s): {cats}")
+    typer.echo(f"categorized {result.get('categorized', 0)} failure(s)" + (f": {cats}" if cats else ""))
