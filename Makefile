@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 
-.PHONY: install run test lint browser
+.PHONY: install run test lint system-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,11 +16,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's chromium for the real-browser test (Playwright drives it; no browser download).
-browser:
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "note: /usr/bin/chromium missing and not root; the browser test will be skipped"; fi
+# Debian packages the tests drive: chromium for the real-browser test (Playwright, no browser download) and the
+# PostgreSQL server binaries for the PostgreSQL test (the test starts its own private server).
+SYSTEM_PACKAGES := chromium postgresql
+system-deps:
+	@missing=""; [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "note: missing Debian packages:$$missing (not root); the tests that need them will be skipped"; fi
 
 run: install
 	$(BIN)/abel-triage setup $(if $(FROM_GITHUB),--from-github,)
@@ -29,6 +33,6 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 
-test: install browser
+test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q

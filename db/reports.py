@@ -43,7 +43,7 @@ def accuracy_report(engine: Engine) -> list[dict[str, Any]]:
             .join(Model, Model.id == Run.model_id)
             .join(Benchmark, Benchmark.id == Run.benchmark_id)
             .outerjoin(Response, Response.run_id == Run.id)
-            .group_by(Run.id, Model.name, Benchmark.name, Run.source)
+            .group_by(Run.id, Model.name, Model.size_b, Benchmark.name, Run.source)
             .order_by(Benchmark.name, Model.size_b, Model.name, Run.id)
         ).all()
     out = []
