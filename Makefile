@@ -18,7 +18,6 @@ install: $(STAMP)
 
 # Debian packages the tests drive: chromium for the real-browser test (Playwright, no browser download) and the
 # PostgreSQL server binaries for the PostgreSQL test (the test starts its own private server).
-SYSTEM_PACKAGES := chromium postgresql
 system-deps:
 	@missing=""; [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
