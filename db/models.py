@@ -22,10 +22,33 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite stores no offset and hands back naive datetimes; comparing those with the aware ones the code creates
+    raises TypeError (e.g. when two human labels of one response are ranked). Values are stored in UTC and always
+    come back aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -99,8 +122,8 @@ class Run(Base):
     source: Mapped[str] = mapped_column(String(32))  # import / vllm / openai / synthetic
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # template, temperature, ...
     status: Mapped[str] = mapped_column(String(16), default="running")  # running / finished
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     code_version: Mapped[str] = mapped_column(String(64), default="")
     source_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -145,13 +168,13 @@ class Response(Base):
     correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     grade_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     grader_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The effective primary category (human > judge > rule), kept here so dashboard aggregates over a
     # million responses need no per-row subquery over labels. Written only by db.labels.
     category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     category_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     category_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     run: Mapped[Run] = relationship()
     problem: Mapped[Problem] = relationship()
@@ -175,7 +198,7 @@ class CategoryLabel(Base):
     categorizer_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     author: Mapped[str | None] = mapped_column(String(128), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ResponseFlag(Base):
@@ -189,7 +212,7 @@ class ResponseFlag(Base):
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
     flag: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Limitation(Base):
@@ -211,4 +234,4 @@ class Limitation(Base):
     issue_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
