@@ -81,3 +81,35 @@ def test_postgres_gives_the_same_numbers_as_sqlite(
     }
     for key in on_lite:
         assert on_pg[key] == on_lite[key], key
+
+
+def test_run_on_postgres_stores_grades_and_resumes(pg_url: str, abel_outputs: Path, benchmarks_dir: Path) -> None:
+    """The runner's batch writer (ON CONFLICT DO NOTHING on PostgreSQL) and resume, against the loopback server."""
+    from sqlalchemy import func, select
+    from typer.testing import CliRunner
+
+    from db.cli import app
+    from db.models import Response, Run
+    from tests.openai_server import AbelOutputsServer
+
+    server = AbelOutputsServer(abel_outputs).start()
+    args = ["--db", pg_url, "run", "--model", "Abel-7B-001", "--benchmark", "gsm8k", "--engine", "openai",
+            "--base-url", server.url, "--data", str(benchmarks_dir), "--batch-size", "32"]
+    try:
+        first = CliRunner().invoke(app, [*args, "--limit", "100"])
+        assert first.exit_code == 0, first.output
+        second = CliRunner().invoke(app, [*args, "--limit", "160"])
+        assert second.exit_code == 0, second.output
+    finally:
+        server.stop()
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            run_id = conn.execute(select(Run.id).where(Run.source == "openai")).scalar_one()
+            total, graded = conn.execute(
+                select(func.count(), func.count(Response.status)).where(Response.run_id == run_id)).one()
+            distinct = conn.execute(select(func.count(func.distinct(Response.problem_id)))
+                                    .where(Response.run_id == run_id)).scalar_one()
+        assert total == distinct == graded == 160
+    finally:
+        engine.dispose()
