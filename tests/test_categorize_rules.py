@@ -1,6 +1,7 @@
-"""The categorizer rules added against the hand-labelled dev set (CATEGORIZER_VERSION 2): each on real Abel
-responses (`tests/data/categorize_rule_cases.jsonl`) and on near misses that must not fire; and the agreement
-with the hand labels of `tests/data/categorize_dev_labels.jsonl`, so that a regression fails the build."""
+"""The categorizer rules added against the hand-labelled dev set (CATEGORIZER_VERSION 2 and 3): each on real
+Abel responses (`tests/data/categorize_rule_cases.jsonl`) and on near misses that must not fire; and the
+agreement with the hand labels of `tests/data/categorize_dev_labels.jsonl` (dev, holdout and the blind test2
+split), so that a regression fails the build."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from analysis.categorize.agreement import (
     load_hand_labels,
     measure_agreement,
 )
+from analysis.categorize.algebra import declared_variables, find_algebra_slips, linear
 from analysis.categorize.align import derived_reference, first_off_reference
 from analysis.types import Category
 
@@ -26,10 +28,10 @@ DATA = Path(__file__).parent / "data"
 CASES = [json.loads(line) for line in (DATA / "categorize_rule_cases.jsonl").open()]
 LABELS = DATA / "categorize_dev_labels.jsonl"
 
-# Reached while tuning on the dev split (72/100; arithmetic 8 of 11 predicted right). A regression of more
-# than a couple of items fails.
-DEV_ACCURACY_FLOOR = 0.70
-DEV_ARITHMETIC_PRECISION_FLOOR = 0.70
+# (accuracy, arithmetic precision) floors per split: what version 3 reached (docs/QUALITY.md) minus a couple of
+# items. Reached: dev 73/100, arithmetic 9 of 12 predicted right; holdout 38/50, 9 of 12; test2 (blind, not
+# tuned on, measured once before and once after tuning) 63/100, 16 of 17.
+FLOORS = {"dev": (0.71, 0.66), "holdout": (0.72, 0.66), "test2": (0.61, 0.85)}
 
 
 def _inp(case: dict) -> FailureInput:
@@ -200,16 +202,110 @@ def test_loop_of_two_steps_is_repetition() -> None:
     assert near.category is not Category.REPETITION
 
 
+# ------------------------------------------------------------------------------- algebra (version 3)
+
+
+def test_linear_sides_are_read_exactly() -> None:
+    assert linear("(1 - 1/3)x * 1.5", "x") == (Fraction(1), Fraction(0))
+    assert linear("1/2x + x + x", "x") == (Fraction(5, 2), Fraction(0))
+    assert linear("2(x + 5) - 3", "x") == (Fraction(2), Fraction(7))
+    assert linear("x * x", "x") is None  # not linear: not checked
+    assert linear("(x + 1", "x") is None
+
+
+def _slips(text: str) -> list[tuple[str, str, str]]:
+    return [(s.kind, s.before, s.after) for s in find_algebra_slips(text)]
+
+
+def test_wrong_transformation_between_equations() -> None:
+    text = ("2. Let x be the number of cases for the second house.\n"
+            "4. Therefore, we can set up the equation: 1/2x + x + x = 250.\n"
+            "5. By step 4, we can simplify the equation: 3x = 250.\n")
+    assert _slips(text) == [("transformation", "1/2x + x + x = 250", "3x = 250")]
+    assert _slips(text.replace("3x = 250", "5/2x = 250")) == []
+
+
+def test_wrong_simplification_in_a_chain() -> None:
+    text = "2. Let's assume that Kenny started with x cards.\n4. He makes 2 * (3/4x) = 6/4x = 3x dollars.\n"
+    assert _slips(text) == [("simplification", "6/4x", "3x")]
+    assert _slips(text.replace("= 3x dollars", "= 1.5x dollars")) == []
+    text = "2. Let x be the number of bandages.\n3. So, they had x - 28 + 40 = x - 28 bandages left.\n"
+    assert _slips(text) == [("simplification", "x - 28 + 40", "x - 28")]
+
+
+@pytest.mark.parametrize("text", [
+    # "x" written for times: no variable
+    "2. Let x be the cost. 3. So 36 x 2 = 72 and x = 72 / 4 = 18.\n4. Simplifying, we get x = 19.",
+    # two unknowns: equations in two variables are not checked
+    "2. Let A and B represent the digits. 3. We have A + B = 13.\n4. Simplifying, we get A + B = 9.",
+    # an equation the response sets up (wrong, but a modelling error, not a slip in the algebra)
+    "2. Let y be his age. 3. So, we can set up the equation 6y + 48 = 6y + 8.",
+    "2. Let x be the gold. 3. We need to solve the equation: x - 20 + 11 - 15 = x.",
+    # a new relation is not a rewriting of the previous equation
+    "2. Let x be the price. 3. So 2x + 3 = 11.\n4. We can set up another equation: 3x = 30.",
+    # a silent rounding of a non-whole solution is not counted (as for number calculations)
+    "2. Let x be the age. 3. So 3x = 37.\n4. Dividing both sides by 3, we find x = 12.",
+    # a stated rounding
+    "2. Let x be the cases. 3. So 3x = 250.\n4. Dividing both sides by 3, we get x = 83, rounded.",
+    # a list bullet is not a minus sign
+    "2. Let x be the smallest angle.\n3. The equation:\n   - x + 3x + 4x = 180\n4. Simplifying gives 8x = 180.",
+    # a repeating decimal in LaTeX is not "x = 0"
+    "2. Let's denote the decimal as $x = 0.\\dot{2}1$.\n4. Multiplying by 100, we get $100x = 21.\\dot{0}$.",
+    # right algebra
+    "2. Let x be John's age. 3. x + (x + 15) + (2x + 15) = 150.\n4. Simplifying, we get 4x + 30 = 150.\n"
+    "5. Subtracting 30 from both sides, we have 4x = 120.\n6. Dividing by 4, x = 30.",
+])
+def test_algebra_near_misses(text: str) -> None:
+    assert _slips(text) == []
+
+
+def test_declared_variables() -> None:
+    assert declared_variables("Let's assume the number of cows is c. Then 3c = 60.") == ["c"]
+    assert declared_variables("Let x be the cost, and 5 x 4 = 20.") == []
+    assert declared_variables("Let the price be p. Let the tax be t.") == []  # two unknowns
+
+
+def test_algebra_slip_is_an_arithmetic_finding_at_its_step() -> None:
+    result = categorize_failure(_inp(_case("algebra-combine-shingles")))
+    assert result.category is Category.ARITHMETIC and result.first_error_step == 5
+    assert result.evidence["algebra"] == "transformation" and result.evidence["claimed"] == "3x = 250"
+
+
+# --------------------------------------------------------------------------- partial sums of a reference sum
+
+
+def test_partial_sum_completed_later_is_on_the_reference_path() -> None:
+    calcs = find_calculations("1. 50 + 20 = 70 animals.\n2. 20 * 21 = 420.\n3. 70 + 420 + 210 = 700.")
+    known = frozenset(Fraction(v) for v in (50, 20, 21, 420, 210, 700))
+    sums = ((Fraction(20), Fraction(50), Fraction(210), Fraction(420)),)
+    assert first_off_reference(calcs, [1, 2, 3], known, sums) is None
+    off = first_off_reference(calcs, [1, 2, 3], known)  # without the reference sums: 70 leaves the path
+    assert off is not None and off.calculation.claimed == "70"
+
+
+def test_partial_sum_never_completed_is_a_left_out_term() -> None:
+    """Aiden's 12 + 7 = 19 (the reference adds 1 + 12 + 7): the 1 never follows, so it stays a missing step,
+    even when 19 is later divided by 1 (a later calculation must add the rest)."""
+    result = categorize_failure(_inp(_case("dropped-term-aiden")))
+    assert result.category is Category.MISSING_STEP and "left_out" in result.evidence
+    calcs = find_calculations("1. 12 + 7 = 19 friends.\n2. 19 / 1 = 19 seats.")
+    off = first_off_reference(calcs, [1, 2], frozenset(Fraction(v) for v in (1, 12, 7, 20)),
+                              ((Fraction(1), Fraction(7), Fraction(12)),))
+    assert off is not None and off.calculation.claimed == "19"
+
+
 # --------------------------------------------------------------------------------------- dev-label agreement
 
 
 def test_hand_labels_are_well_formed() -> None:
     labels = load_hand_labels(LABELS)
-    assert len(labels) == 150
-    assert Counter(lab.split for lab in labels) == {"dev": 100, "holdout": 50}
-    assert len({(lab.run, lab.key) for lab in labels}) == 150
+    assert len(labels) == 250
+    assert Counter(lab.split for lab in labels) == {"dev": 100, "holdout": 50, "test2": 100}
+    assert len({(lab.run, lab.key) for lab in labels}) == 250
     assert {lab.category for lab in labels} <= {c.value for c in Category}
     assert all(lab.rationale for lab in labels)
+    test2 = Counter(lab.run.split("/")[0] for lab in labels if lab.split == "test2")
+    assert test2 == {"gsm8k": 60, "gsm8k_robust": 25, "tal_scq5k_en": 15}
 
 
 def test_measure_agreement_counts() -> None:
@@ -240,10 +336,11 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
     engine.dispose()
 
 
-def test_agreement_with_dev_labels_does_not_regress(real_engine) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("split", sorted(FLOORS))
+def test_agreement_with_hand_labels_does_not_regress(real_engine, split: str) -> None:  # type: ignore[no-untyped-def]
     from db.categorize import hand_labelled_inputs
 
-    labels = [lab for lab in load_hand_labels(LABELS) if lab.split == "dev"]
+    labels = [lab for lab in load_hand_labels(LABELS) if lab.split == split]
     inputs = hand_labelled_inputs(real_engine, [(lab.run, lab.key) for lab in labels])
     assert len(inputs) == len(labels)
     pairs = []
@@ -252,7 +349,8 @@ def test_agreement_with_dev_labels_does_not_regress(real_engine) -> None:  # typ
         pairs.append((lab, Prediction(result.category.value if result.category else "correct",
                                       result.first_error_step)))
     agreement = measure_agreement(pairs)
-    report = format_agreement(agreement, "dev")
-    assert agreement.accuracy >= DEV_ACCURACY_FLOOR, report
+    report = format_agreement(agreement, split)
+    accuracy_floor, arithmetic_floor = FLOORS[split]
+    assert agreement.accuracy >= accuracy_floor, report
     right, predicted = agreement.precision("arithmetic")
-    assert predicted and right / predicted >= DEV_ARITHMETIC_PRECISION_FLOOR, report
+    assert predicted and right / predicted >= arithmetic_floor, report

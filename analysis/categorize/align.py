@@ -15,6 +15,7 @@ solutions often group terms differently.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -62,17 +63,45 @@ def reference_values(reference_solution: str, gold: Fraction | None) -> frozense
 
 
 def first_off_reference(calculations: list[Calculation], steps_of: list[int | None], known: frozenset[Fraction],
-                        ) -> OffReference | None:
+                        reference_sums: tuple[tuple[Fraction, ...], ...] = ()) -> OffReference | None:
     """The first correct calculation (before any wrong one) whose value is not in `known` (reference values and
-    question quantities), not its negation, and not a sum or difference of two known numbers."""
-    for calc, step in zip(calculations, steps_of, strict=True):
+    question quantities), not its negation, and not a partial sum of one reference sum (`reference_sums`, the
+    operands of each all-`+` annotation: "50 + 20 = 70" where the reference adds 50+20+210+420 at once)."""
+    for i, (calc, step) in enumerate(zip(calculations, steps_of, strict=True)):
         if not calc.correct:
             return None  # a wrong calculation comes first: that is the first error
         value = calc.claimed_value
         if value in known or -value in known or step is None:
             continue
+        if reference_sums and _ops_of(calc.expression) == "+" \
+                and _partial_sum(calc, reference_sums, calculations[i + 1:]):
+            continue
         return OffReference(step, calc)
     return None
+
+
+def _partial_sum(calc: Calculation, reference_sums: tuple[tuple[Fraction, ...], ...],
+                 later: list[Calculation]) -> bool:
+    """`calc` adds some of one reference sum's terms, and a later calculation adds its result to all the rest
+    (a sum in two goes). A partial sum whose other terms never follow is a term left out (Aiden's 12 + 7)."""
+    mine = Counter(v for v, _ in calc.operands)
+    if sum(mine.values()) < 2:
+        return False
+    for operands in reference_sums:
+        rest = Counter(operands) - mine
+        if mine - Counter(operands) or not rest:
+            continue
+        need = rest + Counter([calc.claimed_value])
+        if any(_ops_of(c.expression) == "+" and not need - Counter(v for v, _ in c.operands) for c in later):
+            return True
+    return False
+
+
+@lru_cache(maxsize=2048)
+def reference_sums(reference_solution: str) -> tuple[tuple[Fraction, ...], ...]:
+    """The operands of every reference annotation that only adds (three terms or more)."""
+    return tuple(operands for _, operands, ops, _ in _parsed_annotations(reference_solution)
+                 if ops == "+" and len(operands) >= 3)
 
 
 _NUMBER_TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+")
@@ -200,4 +229,4 @@ def skipped_reference_step(off: OffReference, reference_solution: str, computed:
 
 
 __all__ = ["OffReference", "annotations", "derived_reference", "first_off_reference", "plain_number",
-           "reference_values", "skipped_reference_step"]
+           "reference_sums", "reference_values", "skipped_reference_step"]

@@ -14,14 +14,20 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
-from analysis.categorize.align import OffReference, derived_reference, first_off_reference, reference_values
+from analysis.categorize.align import (
+    OffReference,
+    derived_reference,
+    first_off_reference,
+    reference_sums,
+    reference_values,
+)
 from analysis.categorize.arith import Calculation, find_calculations
 from analysis.categorize.quantities import stated_quantities
 from analysis.steps import Step, split_steps, step_at
 from analysis.types import Category, Choice, GradeStatus
 
 # Bump when a category for some input can change; stored on every rule label (older ones are replaced).
-CATEGORIZER_VERSION = "2"
+CATEGORIZER_VERSION = "3"
 
 PRECEDENCE: tuple[Category, ...] = tuple(Category)  # DESIGN.md table order
 _RANK = {c: i for i, c in enumerate(PRECEDENCE)}
@@ -130,7 +136,7 @@ class Context:
             return None
         known = reference_values(ref, self.gold_value) | self.question_quantities
         calcs = self.calculations
-        return first_off_reference(calcs, [self.step_of(c.start) for c in calcs], known)
+        return first_off_reference(calcs, [self.step_of(c.start) for c in calcs], known, reference_sums(ref))
 
     @property
     def last_step(self) -> int | None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from fractions import Fraction
 
+from analysis.categorize.algebra import declared_variables, find_algebra_slips
 from analysis.categorize.align import plain_number, skipped_reference_step
 from analysis.categorize.arith import format_number, numbers_in
 from analysis.categorize.core import Context, Finding
@@ -140,12 +141,34 @@ def detect_arithmetic(ctx: Context) -> Finding | None:
                 and len(_squash(calc.expression)) > 6:
             continue  # quoted from the problem (an option to check), not the solver's own calculation
         step = ctx.step_of(calc.start)
-        return Finding(
+        found = Finding(
             Category.ARITHMETIC, step, 0.9 if not calc.approx else 0.7,
             {"step": step, "expression": calc.expression, "claimed": calc.claimed,
              "actual": format_number(calc.actual), "offset": calc.start},
         )
-    return None
+        break
+    else:
+        found = None
+    slip = _algebra_slip(ctx)
+    if slip is not None and (found is None or slip.sort_key() < found.sort_key()):
+        return slip
+    return found
+
+
+def _algebra_slip(ctx: Context) -> Finding | None:
+    """A wrong simplification or transformation of a linear equation in a declared unknown (see `algebra`)."""
+    variables = declared_variables(ctx.inp.response)
+    if not variables:
+        return None
+    slips = find_algebra_slips(ctx.inp.response, ctx.step_of, variables)
+    if not slips:
+        return None
+    slip = slips[0]
+    step = ctx.step_of(slip.start)
+    return Finding(Category.ARITHMETIC, step, 0.75,
+                   {"step": step, "algebra": slip.kind, "variable": slip.variable, "expression": slip.before,
+                    "claimed": slip.after, "actual": slip.expected, "written": slip.written,
+                    "offset": slip.start})
 
 
 _INTRO = re.compile(r"(?i)\bthe problem states\b|\bby problem\b|\bwe know that\b|\bgiven that\b|\baccording to\b")
