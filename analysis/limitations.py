@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.categorize.describe import describe_evidence
 from analysis.types import Category, Domain, Flag
 
 GITHUB_BODY_LIMIT = 65_536
@@ -317,24 +318,11 @@ def _trend_line(series: TrendSeries) -> str:
 
 
 def _evidence_text(ex: Example) -> str:
+    """The evidence in words (see `describe_evidence`), every value from the evidence escaped."""
     ev = ex.evidence or {}
     step = ev.get("step", ex.first_error_step)
-    parts: list[str] = []
-    if step is not None:
-        parts.append(f"step {md_text(str(step))}")
-    expr = ev.get("expression")
-    claimed = ev.get("claimed")
-    actual = ev.get("actual")
-    if expr is not None and claimed is not None:
-        parts.append(f"{md_code(str(expr))} = {md_code(str(claimed))}")
-    elif claimed is not None:
-        parts.append(f"claimed {md_code(str(claimed))}")
-    if actual is not None:
-        parts.append(f"(actually {md_code(str(actual))})")
-    known = {"step", "expression", "claimed", "actual", "offset"}  # offset: a character position, noise here
-    for k in sorted(set(ev) - known)[:3]:
-        parts.append(f"{md_text(str(k))}: {md_code(str(ev[k]), limit=60)}")
-    return " ".join(parts) if parts else "no rule evidence recorded"
+    what = describe_evidence(ex.category, ev, code=lambda v: md_code(v, limit=80), text=lambda v: md_text(v, limit=160))
+    return f"step {md_text(str(step))}: {what}" if step is not None else what
 
 
 def response_link(response_id: int, dashboard_url: str | None) -> str:

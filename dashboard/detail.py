@@ -9,6 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analysis.categorize.describe import describe_evidence
+from analysis.limitations import md_code
+from analysis.steps import split_steps
 from dashboard import data
 from db.queries import LabelRow, ResponseDetail
 
@@ -40,28 +43,25 @@ def _evidence_label(d: ResponseDetail) -> LabelRow | None:
     return None
 
 
-def render_steps(text: str, step: int | None, evidence: dict[str, Any]) -> None:
-    """The response split into steps, the evidence step highlighted with the claimed and the actual value."""
-    try:
-        from analysis.steps import split_steps
-    except ImportError:  # the step splitter is optional: fall back to the plain response
-        st.text(text)
-        return
+def render_steps(text: str, step: int | None, why: str | None) -> None:
+    """The response split into steps, the evidence step highlighted with what its evidence shows."""
     steps = split_steps(text)
     if not steps:
         st.text(text or "(empty response)")
         return
     for s in steps:
         if step is not None and s.number == step:
-            claim = ""
-            if evidence.get("claimed") is not None or evidence.get("actual") is not None:
-                expr = f"`{evidence['expression']}`: " if evidence.get("expression") else ""
-                claim = f"  \n**{expr}claimed {evidence.get('claimed')}, actual {evidence.get('actual')}**"
-            st.error(f"**Step {s.number}** (first error){claim}  \n{escape_md(s.text)}")
+            reason = f"  \n**{why}**" if why else ""
+            st.error(f"**Step {s.number}** (first error){reason}  \n{escape_md(s.text)}")
         else:
             # Abel numbers its own steps; add ours only where the model did not.
             label = "" if _OWN_NUMBER.match(s.text) else f"**{s.number}.** "
             st.markdown(label + escape_md(s.text))
+
+
+def evidence_sentence(category: str | None, evidence: dict[str, Any]) -> str:
+    """The label's evidence in words, its values as code spans (model text stays literal)."""
+    return describe_evidence(category, evidence, code=md_code, text=escape_md)
 
 
 def render_detail(url: str, response_id: int, *, compact: bool = False) -> ResponseDetail | None:
@@ -87,12 +87,14 @@ def render_detail(url: str, response_id: int, *, compact: bool = False) -> Respo
         st.markdown("**Response**")
         lab = _evidence_label(d)
         step = None
-        evidence: dict[str, Any] = {}
+        why = None
         if lab is not None:
-            evidence = lab.evidence
-            raw = evidence.get("step", lab.first_error_step)
+            why = evidence_sentence(lab.category, lab.evidence)
+            raw = lab.evidence.get("step", lab.first_error_step)
             step = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
-        render_steps(d.text, step, evidence)
+            if step is None:  # output-level evidence (no answer, two options, ...): no step to highlight
+                st.info(f"**{lab.category}**: {why}")
+        render_steps(d.text, step, why)
     with right:
         a, b = st.columns(2)
         a.metric("Extracted", d.extracted if d.extracted is not None else "—")
@@ -108,7 +110,8 @@ def render_detail(url: str, response_id: int, *, compact: bool = False) -> Respo
             st.dataframe(
                 pd.DataFrame(
                     [{"category": lab.category, "source": lab.source, "confidence": lab.confidence,
-                      "step": lab.evidence.get("step", lab.first_error_step), "author": lab.author,
+                      "step": lab.evidence.get("step", lab.first_error_step),
+                      "evidence": describe_evidence(lab.category, lab.evidence), "author": lab.author,
                       "note": lab.note, "time": lab.created_at, "version": lab.categorizer_version}
                      for lab in d.labels]
                 ),

@@ -125,7 +125,8 @@ def test_failures_table_and_deep_link_detail(seeded: dict) -> None:
     assert len(at.dataframe(key="failures_table").value) == seed.EXPECTED_FAILURES
     assert at.subheader[0].value == "M-7B · gsm8k · problem 1"
     highlighted = " ".join(e.value for e in at.error)
-    assert "Step 2" in highlighted and "claimed 170, actual 180" in highlighted and "12 \\* 15 = 170" in highlighted
+    assert "Step 2" in highlighted and "`12 * 15` is written as `170`; it is `180`" in highlighted
+    assert "12 \\* 15 = 170" in highlighted
     shown = {m.label: m.value for m in at.metric}
     assert shown["Extracted"] == "165" and shown["Gold"] == "176"
     md = " ".join(m.value for m in at.markdown)
