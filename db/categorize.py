@@ -10,8 +10,12 @@ effective category prefers them, see `db.labels`). A response that is no longer 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, insert, or_, select
@@ -26,6 +30,8 @@ from db.session import session_scope
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+MAX_WORKERS = 4
+PARALLEL_MIN_FAILURES = 400  # below this, starting worker processes costs more than it saves
 
 
 def _jsonable(evidence: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +125,34 @@ def _remove_stale(session: Session, run_id: int | None) -> int:
     return len(stale)
 
 
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def _worker_pool(workers: int, pending: int) -> Executor | None:
+    """Worker processes for the pure rule path, or None to run in this process.
+
+    `spawn`, not `fork`: the callers (the CLI's progress bar, the runner's engine threads) may hold threads, and
+    forking a process with threads can deadlock. A spawned worker imports only the categorizer (~50 ms).
+    """
+    if workers <= 1 or pending < PARALLEL_MIN_FAILURES:
+        return None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _categorize_many(inputs: list[FailureInput]) -> list[Any]:
+    return [categorize_failure(inp) for inp in inputs]
+
+
+def _submit(pool: Executor | None, inputs: list[FailureInput]) -> Callable[[], list[Any]]:
+    """Start categorizing `inputs`; the returned callable waits for (or, without a pool, computes) the results."""
+    if pool is None:
+        return lambda: _categorize_many(inputs)
+    size = max(1, len(inputs) // 8)
+    futures = [pool.submit(_categorize_many, inputs[i : i + size]) for i in range(0, len(inputs), size)]
+    return lambda: [result for future in futures for result in future.result()]
+
+
 def categorize(
     engine: Engine,
     run_id: int | None = None,
@@ -126,8 +160,13 @@ def categorize(
     *,
     on_progress: Callable[[int, int], None] | None = None,
     flags: bool = True,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Give every failure without a current rule label one; returns counts (and the flags, recomputed)."""
+    """Give every failure without a current rule label one; returns counts (and the flags, recomputed).
+
+    The rules run in `workers` processes (default: the CPU count, at most MAX_WORKERS) when there are many
+    failures; reading inputs and writing labels stay in this process, one committed batch at a time.
+    """
     with session_scope(engine) as session:
         removed = _remove_stale(session, run_id)
         q = select(Response.id).where(failure_condition())
@@ -137,37 +176,56 @@ def categorize(
         done = _current_rule_ids(session, run_id)
     pending = [rid for rid in failures if rid not in done]
     counts: Counter[str] = Counter()
-    bar = _progress_bar(len(pending)) if progress else None
-    for start in range(0, len(pending), BATCH_SIZE):
-        chunk = pending[start : start + BATCH_SIZE]
+
+    def write(chunk: list[int], rows: list[Any], results: list[Any]) -> None:
+        now = utcnow()
+        labels: list[dict[str, Any]] = []
+        for row, result in zip(rows, results, strict=True):
+            if result.category is None:  # graded correct after all (should not happen for a failure)
+                continue
+            labels.append({
+                "response_id": row.id, "category": result.category.value, "source": LabelSource.RULE.value,
+                "confidence": result.confidence, "evidence": _jsonable(result.evidence),
+                "first_error_step": result.first_error_step, "categorizer_version": CATEGORIZER_VERSION,
+                "created_at": now,
+            })
+            counts[result.category.value] += 1
         with session_scope(engine) as session:
-            labels: list[dict[str, Any]] = []
-            now = utcnow()
-            for row in session.execute(input_query(chunk)):
-                result = categorize_failure(failure_input_from_row(row))
-                if result.category is None:  # graded correct after all (should not happen for a failure)
-                    continue
-                labels.append({
-                    "response_id": row.id, "category": result.category.value, "source": LabelSource.RULE.value,
-                    "confidence": result.confidence, "evidence": _jsonable(result.evidence),
-                    "first_error_step": result.first_error_step, "categorizer_version": CATEGORIZER_VERSION,
-                    "created_at": now,
-                })
-                counts[result.category.value] += 1
             # The same as db.labels.add_label(source="rule", refresh=False) per response (a new rule label
-            # replaces the old rule labels, nothing else is touched), as one delete and one executemany: add_label
-            # flushes once per label, which is most of the time for thousands of labels.
+            # replaces the old rule labels, nothing else is touched), as one delete and one executemany:
+            # add_label flushes once per label, which is most of the time for thousands of labels.
             session.execute(delete(CategoryLabel).where(
                 CategoryLabel.response_id.in_(chunk), CategoryLabel.source == LabelSource.RULE.value))
             if labels:
                 session.execute(insert(CategoryLabel), labels)
             refresh_effective_category(session, chunk)
+
+    with ExitStack() as stack:
+        pool = _worker_pool(default_workers() if workers is None else workers, len(pending))
+        if pool is not None:
+            stack.enter_context(pool)
+        bar = _progress_bar(len(pending)) if progress else None
+        # Pipelined: the workers categorize batch i+1 while this process writes batch i.
+        in_flight: tuple[list[int], list[Any], Callable[[], list[Any]]] | None = None
+        written = 0
+        chunks = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
+        for chunk in [*chunks, None]:
+            submitted = None
+            if chunk is not None:
+                with session_scope(engine) as session:
+                    rows = session.execute(input_query(chunk)).all()
+                submitted = (chunk, rows, _submit(pool, [failure_input_from_row(row) for row in rows]))
+            if in_flight is not None:
+                done_chunk, done_rows, results = in_flight
+                write(done_chunk, done_rows, results())
+                written += len(done_chunk)
+                if bar is not None:
+                    bar.update(len(done_chunk))
+                if on_progress is not None:
+                    on_progress(written, len(pending))
+            in_flight = submitted
         if bar is not None:
-            bar.update(len(chunk))
-        if on_progress is not None:
-            on_progress(min(start + len(chunk), len(pending)), len(pending))
-    if bar is not None:
-        bar.close()
+            bar.close()
     summary: dict[str, Any] = {
         "version": CATEGORIZER_VERSION,
         "failures": len(failures),

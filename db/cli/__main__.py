@@ -1,3 +1,4 @@
 from db.cli import main
 
-main()
+if __name__ == "__main__":  # also imported as __mp_main__ by spawned worker processes
+    main()

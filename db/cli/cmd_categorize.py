@@ -99,11 +99,14 @@ def categorize_record(record: Any) -> dict[str, Any]:
 def categorize_cmd(
     run: int | None = typer.Option(None, "--run", help="Only this run id."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Processes for the rules (default: the CPU count, at most 4)."
+    ),
 ) -> None:
     """Give every failed response a rule category with evidence (idempotent; resumes where it stopped)."""
     from db.categorize import categorize
 
-    summary = categorize(open_engine(), run_id=run, progress=sys.stderr.isatty())
+    summary = categorize(open_engine(), run_id=run, progress=sys.stderr.isatty(), workers=workers)
     if as_json:
         emit_json(summary)
         return
