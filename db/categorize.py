@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
+import types
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, insert, or_, select
@@ -144,12 +146,31 @@ def _categorize_many(inputs: list[FailureInput]) -> list[Any]:
     return [categorize_failure(inp) for inp in inputs]
 
 
+@contextmanager
+def _caller_script_hidden() -> Iterator[None]:
+    """Keep spawned workers from re-running the caller's `__main__` script.
+
+    `spawn` starts each worker by importing the parent's main module again (as `__mp_main__`) when it has a
+    file: harmless for `abel-triage`, but a Streamlit script or a test runner's module would run a second time in
+    every worker. The workers need only this module, which they import by name; so while they are started the
+    main module is a blank one. Workers start inside `submit`, which is the only place this is used.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def _submit(pool: Executor | None, inputs: list[FailureInput]) -> Callable[[], list[Any]]:
     """Start categorizing `inputs`; the returned callable waits for (or, without a pool, computes) the results."""
     if pool is None:
         return lambda: _categorize_many(inputs)
     size = max(1, len(inputs) // 8)
-    futures = [pool.submit(_categorize_many, inputs[i : i + size]) for i in range(0, len(inputs), size)]
+    with _caller_script_hidden():
+        futures = [pool.submit(_categorize_many, inputs[i : i + size]) for i in range(0, len(inputs), size)]
     return lambda: [result for future in futures for result in future.result()]
 
 

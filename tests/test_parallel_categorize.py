@@ -35,3 +35,32 @@ def test_workers_give_the_same_labels_as_one_process(abel_outputs: Path, benchma
     finally:
         for engine in engines.values():
             engine.dispose()
+
+
+def test_workers_do_not_rerun_the_callers_script(tmp_path: Path) -> None:
+    """Regression: spawned workers re-ran the caller's __main__ file (a Streamlit script under AppTest crashed)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    script = tmp_path / "caller.py"
+    marker = tmp_path / "ran.txt"
+    script.write_text(
+        "import os, sys\n"
+        "with open(os.environ['MARKER'], 'a') as fh:\n"
+        "    fh.write('ran\\n')\n"
+        "from analysis.categorize import FailureInput\n"
+        "from db.categorize import _submit, _worker_pool\n"
+        "pool = _worker_pool(2, 1000)\n"
+        "inp = FailureInput(question='Tom has 3 apples and buys 4. How many?', response='1. 3 + 4 = 8 #### 8', "
+        "gold='7')\n"
+        "print(len(_submit(pool, [inp] * 20)()))\n"
+        "pool.shutdown()\n"
+    )
+    env = dict(os.environ, MARKER=str(marker), PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "20"
+    assert marker.read_text().splitlines() == ["ran"]
