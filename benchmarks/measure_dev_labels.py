@@ -1,14 +1,16 @@
 """Agreement of the rule categorizer with careful hand labels of Abel's failures (a development measure).
 
-    .venv/bin/python benchmarks/measure_dev_labels.py [--db /tmp/cat.db] [--split dev|holdout|tuning|test2|all]
-                                                      [--show]
+    .venv/bin/python benchmarks/measure_dev_labels.py [--db /tmp/cat.db]
+        [--split dev|holdout|tuning|test2|old|test3|all] [--show]
 
-`tests/data/categorize_dev_labels.jsonl` holds 250 failures, each labelled by reading the question, the reference
+`tests/data/categorize_dev_labels.jsonl` holds 350 failures, each labelled by reading the question, the reference
 solution and the response, before looking at the categorizer's output: primary category, first wrong step,
 rationale. 150 drawn with seed 3229 (90 gsm8k 7B/13B/70B, 40 gsm8k_robust, 20 tal_scq5k_en): 100 `dev` and 50
 `holdout` (`tuning` = both, used while tuning version 3); 100 more drawn with seed 20261127 from the remaining
-failures (60 gsm8k, 25 gsm8k_robust, 15 tal_scq5k_en) are the blind `test2` split: never tuned on, measured once
-before and once after tuning version 3. Do not use `--show` on test2 while changing rules.
+failures (60 gsm8k, 25 gsm8k_robust, 15 tal_scq5k_en) are `test2`: blind for version 3 (measured once before and
+once after tuning it), tuned on for version 4. 100 more drawn with seed 20261203 (same mix) are the blind `test3`
+split, labelled before version 4's changes and measured once before and once after them (`old` = the first 250,
+the labels version 4 was tuned on). Do not use `--show` on test3 while changing rules.
 
 The database must hold Abel's imported and graded outputs (`abel-triage --db PATH setup`); with no `--db` a
 fresh one is built in a temporary file. Categories come from `categorize_failure` (the pure path, the same as
@@ -32,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default=None, help="an imported and graded database (default: build one)")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--split", default="dev", choices=["dev", "holdout", "tuning", "test2", "all"])
+    parser.add_argument("--split", default="dev", choices=["dev", "holdout", "tuning", "test2", "old", "test3", "all"])
     parser.add_argument("--show", action="store_true", help="print every disagreement")
     args = parser.parse_args()
 
@@ -53,7 +55,9 @@ def main() -> None:
     else:
         engine = make_engine(args.db)
 
-    wanted = {"tuning": ("dev", "holdout"), "all": ("dev", "holdout", "test2")}.get(args.split, (args.split,))
+    groups = {"tuning": ("dev", "holdout"), "old": ("dev", "holdout", "test2"),
+              "all": ("dev", "holdout", "test2", "test3")}
+    wanted = groups.get(args.split, (args.split,))
     labels = [lab for lab in load_hand_labels(LABELS) if lab.split in wanted]
     inputs = hand_labelled_inputs(engine, [(lab.run, lab.key) for lab in labels])
     missing = [lab for lab in labels if (lab.run, lab.key) not in inputs]

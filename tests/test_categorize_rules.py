@@ -1,7 +1,7 @@
-"""The categorizer rules added against the hand-labelled dev set (CATEGORIZER_VERSION 2 and 3): each on real
+"""The categorizer rules added against the hand-labelled dev set (CATEGORIZER_VERSION 2, 3 and 4): each on real
 Abel responses (`tests/data/categorize_rule_cases.jsonl`) and on near misses that must not fire; and the
-agreement with the hand labels of `tests/data/categorize_dev_labels.jsonl` (dev, holdout and the blind test2
-split), so that a regression fails the build."""
+agreement with the hand labels of `tests/data/categorize_dev_labels.jsonl` (dev, holdout, test2 and the blind
+test3 split), so that a regression fails the build."""
 
 from __future__ import annotations
 
@@ -21,17 +21,26 @@ from analysis.categorize.agreement import (
     measure_agreement,
 )
 from analysis.categorize.algebra import declared_variables, find_algebra_slips, linear
-from analysis.categorize.align import derived_reference, first_off_reference
+from analysis.categorize.align import annotations, derived_reference, first_off_reference
+from analysis.categorize.core import Context, Finding
+from analysis.categorize.describe import describe_evidence
+from analysis.categorize.detectors import (
+    _before_last_reference_operation,
+    detect_misread_quantity,
+    detect_missing_step,
+)
+from analysis.categorize.quantities import corruption_of, percents_in
 from analysis.types import Category
 
 DATA = Path(__file__).parent / "data"
 CASES = [json.loads(line) for line in (DATA / "categorize_rule_cases.jsonl").open()]
 LABELS = DATA / "categorize_dev_labels.jsonl"
 
-# (accuracy, arithmetic precision) floors per split: what version 3 reached (docs/QUALITY.md) minus a couple of
-# items. Reached: dev 73/100, arithmetic 9 of 12 predicted right; holdout 38/50, 9 of 12; test2 (blind, not
-# tuned on, measured once before and once after tuning) 63/100, 16 of 17.
-FLOORS = {"dev": (0.71, 0.66), "holdout": (0.72, 0.66), "test2": (0.61, 0.85)}
+# (accuracy, arithmetic precision) floors per split: what version 4 reached (docs/QUALITY.md) minus a couple of
+# items. Reached: dev 74/100, arithmetic 9 of 12 predicted right; holdout 38/50, 9 of 12; test2 (blind for
+# version 3, tuned on for version 4) 64/100, 16 of 17; test3 (blind, measured once before and once after
+# tuning version 4) 59/100, 16 of 21.
+FLOORS = {"dev": (0.72, 0.66), "holdout": (0.72, 0.66), "test2": (0.62, 0.85), "test3": (0.57, 0.70)}
 
 
 def _inp(case: dict) -> FailureInput:
@@ -294,18 +303,127 @@ def test_partial_sum_never_completed_is_a_left_out_term() -> None:
     assert off is not None and off.calculation.claimed == "19"
 
 
+# ------------------------------------------------------------------------- version 4: before the last operation
+
+
+def _missing_step(case: dict, **changes: str) -> Finding | None:
+    """The version-4 check alone (the older missing-step checks have their own tests)."""
+    inp = _inp({**case, **changes})
+    ctx = Context(inp, "incorrect", inp.response.rsplit("####", 1)[1].strip())
+    return _before_last_reference_operation(ctx, annotations(inp.reference_solution))
+
+
+def test_answer_before_the_references_last_operation() -> None:
+    alex = _case("before-last-sum-alex-seat")
+    found = _missing_step(alex)
+    assert found is not None and found.evidence["left_out"] == "+ 1"
+    assert found.evidence["reference_last"] == "300+18+1=319"
+    butter = _missing_step(_case("before-last-product-butter"))
+    assert butter is not None and butter.evidence["left_out"] == "* 3"
+    # Through the whole detector and categorizer, at the step where the answer was computed.
+    result = categorize_failure(_inp(alex))
+    assert result.category is Category.MISSING_STEP and result.evidence.get("reference_last") == "300+18+1=319"
+    assert detect_missing_step(Context(_inp(alex), "incorrect", "318")) is not None
+
+
+def test_before_last_operation_near_misses() -> None:
+    # A question number answered as such is no intermediate (Bernice's 1955 km, gsm8k/7b 1050: wrong plan).
+    bernice = {
+        "question": "It is approximately 1955 kilometers from San Diego, California to New York City, New York. If "
+                    "Bernice drove 325 kilometers for 4 days, how many kilometers will she still need to drive?",
+        "reference_solution": "325 * 4 = <<325*4=1300>>1300 km\n1955 - 1300 = <<1955-1300=655>>655 km\n#### 655",
+        "gold": "655",
+        "response": "1. The problem states the distance is 1955 kilometers.\n2. The ratio of the total distance to "
+                    "the distance driven is 1955 : 325.\n3. We multiply: (1955 / 325) * 325 = 1955.\n4. [Final "
+                    "solution] Thus, Bernice will still need to drive 1955 kilometers. #### 1955",
+    }
+    assert _missing_step(bernice) is None
+    # A product whose remaining factor is a question number, not an earlier result (popsicles, gsm8k/7b 505).
+    popsicles = {
+        "question": "He can get 200 sticks from a 2 x 4 piece of wood and 400 sticks from a 2 x 8 piece of wood. He "
+                    "has $24. A 2 x 4 costs $4. A 2 x 8 costs $6. What is the most popsicle sticks he can make?",
+        "reference_solution": "24 / 4 = <<24/4=6>>6\n6 x 200 = <<6*200=1200>>1200\n24 / 6 = <<24/6=4>>4\n"
+                              "4 x 400 = <<4*400=1600>>1600\n#### 1,600",
+        "gold": "1,600",
+        "response": "1. The problem states the prices.\n2. He buys 1 piece: 400 sticks * 1 piece = 400 * 1 = 400 "
+                    "sticks.\n3. [Final solution] Thus, 400 sticks. #### 400",
+    }
+    assert _missing_step(popsicles) is None
+    # A sum with all the reference's terms, one of them wrong, leaves nothing out (Teddy's puzzles: 300 + 300).
+    teddy = {
+        "question": "Teddy finished half of a 600 piece puzzle, and then started and finished another 600 piece "
+                    "puzzle within an hour. How many puzzle pieces did Teddy place during that hour?",
+        "reference_solution": "1/2 * 600 = <<600/2=300>>300 pieces.\n300 + 600 = <<300+600=900>>900\n#### 900",
+        "gold": "900",
+        "response": "1. The problem states the puzzles.\n2. Half of the first: 600 / 2 = 300 pieces.\n3. The second, "
+                    "halved too: 600 / 2 = 300 pieces.\n4. In total 300 + 300 = 600 pieces.\n5. [Final solution] "
+                    "Thus, 600. #### 600",
+    }
+    assert _missing_step(teddy) is None
+    # The same answer reached by leaving the 300 out of the sum fires.
+    left_out = teddy["response"].replace("In total 300 + 300 = 600", "In total 0 + 600 = 600")
+    assert _missing_step({**teddy, "response": left_out}) is not None
+    alex = _case("before-last-sum-alex-seat")
+    assert _missing_step(alex, gold="320") is None  # the reference's last value must be the gold
+
+
+# ------------------------------------------------------------------ version 4: a question number changed
+
+
+def test_corruption_of_question_numbers() -> None:
+    f = Fraction
+    assert corruption_of(f(61), [f(16)]) == (f(16), "digits swapped")
+    assert corruption_of(f(1, 4), [f(5, 2)]) == (f(5, 2), "a tenth of the question's number")
+    assert corruption_of(f("0.25"), [f(25)]) == (f(25), "decimal point moved")
+    assert corruption_of(f(12), [f(125)]) == (f(125), "a digit dropped")
+    assert corruption_of(f("0.15"), [], percents_in("a 150% raise")) == (f(150), "150% read as 0.15")
+    assert corruption_of(f("1.15"), [], percents_in("150 percent more")) == (f(150), "150% read as 1.15")
+    assert corruption_of(f(7), [f(16), f(5)]) is None
+    assert corruption_of(f(5), [f(6)]) is None  # single digits: no digit evidence
+
+
+_SWAP_QUESTION = "Janet's ducks lay 16 eggs per day. She sells each egg for $2. How much does she make a day?"
+
+
+def test_swapped_question_number_is_a_misread() -> None:
+    response = ("1. The problem states that Janet's ducks lay eggs.\n2. By problem, she sells each egg for $2: "
+                "61 eggs * $2 = $122.\n3. [Final solution] Thus, $122. #### 122")
+    result = categorize_failure(FailureInput(question=_SWAP_QUESTION, response=response, gold="32"))
+    assert result.category is Category.MISREAD_QUANTITY and result.first_error_step == 2
+    assert result.evidence["question_number"] == "16" and result.evidence["how"] == "digits swapped"
+
+
+def test_swapped_number_near_miss_right_number_written_before() -> None:
+    # 16 is written first and 61 comes later as a value of its own: not a misreading of the 16.
+    response = ("1. The problem states that Janet's ducks lay 16 eggs per day.\n2. She sells 16 eggs * $2 = $32."
+                "\n3. Then 61 eggs * $2 = $122.\n4. [Final solution] Thus, $122. #### 122")
+    found = detect_misread_quantity(Context(FailureInput(question=_SWAP_QUESTION, response=response, gold="32"),
+                                            "incorrect", "122"))
+    assert found is None or "question_number" not in found.evidence
+
+
+def test_describe_new_evidence_shapes() -> None:
+    alex = categorize_failure(_inp(_case("before-last-sum-alex-seat")))
+    sentence = describe_evidence("missing_step", alex.evidence)
+    assert "318" in sentence and "300+18+1=319" in sentence and "+ 1" in sentence
+    misread = describe_evidence("misread_quantity", {"quantity": "61", "question_number": "16",
+                                                     "how": "digits swapped"})
+    assert misread == "uses 61 where the question gives 16 (digits swapped)"
+
+
 # --------------------------------------------------------------------------------------- dev-label agreement
 
 
 def test_hand_labels_are_well_formed() -> None:
     labels = load_hand_labels(LABELS)
-    assert len(labels) == 250
-    assert Counter(lab.split for lab in labels) == {"dev": 100, "holdout": 50, "test2": 100}
-    assert len({(lab.run, lab.key) for lab in labels}) == 250
+    assert len(labels) == 350
+    assert Counter(lab.split for lab in labels) == {"dev": 100, "holdout": 50, "test2": 100, "test3": 100}
+    assert len({(lab.run, lab.key) for lab in labels}) == 350
     assert {lab.category for lab in labels} <= {c.value for c in Category}
     assert all(lab.rationale for lab in labels)
-    test2 = Counter(lab.run.split("/")[0] for lab in labels if lab.split == "test2")
-    assert test2 == {"gsm8k": 60, "gsm8k_robust": 25, "tal_scq5k_en": 15}
+    for split in ("test2", "test3"):
+        drawn = Counter(lab.run.split("/")[0] for lab in labels if lab.split == split)
+        assert drawn == {"gsm8k": 60, "gsm8k_robust": 25, "tal_scq5k_en": 15}, split
 
 
 def test_measure_agreement_counts() -> None:

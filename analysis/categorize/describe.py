@@ -57,6 +57,11 @@ def _describe(  # noqa: C901 - one table of shapes
                 f"answers {q(ev.get('answer'))}, an intermediate value of the reference solution "
                 f"({q(ev['reference_intermediate'])}), not the asked quantity ({q(ev.get('gold'))})"
             )
+        if ev.get("reference_last"):
+            return (
+                f"answers {q(ev.get('answer'))}, the reference's value before its last operation "
+                f"({q(ev['reference_last'])}): the step {q(ev.get('left_out'))} is missing (gold {q(ev.get('gold'))})"
+            )
         if ev.get("skipped"):
             return (
                 f"skips the reference's step {q(ev['skipped'])}: {q(ev.get('expression'))} uses "
@@ -79,6 +84,11 @@ def _describe(  # noqa: C901 - one table of shapes
             return (
                 f"uses {q(ev.get('quantity'))} in {q(ev.get('expression'))} where the question says "
                 f"{q(ev['question_says'])}"
+            )
+        if ev.get("question_number") is not None and ev.get("quantity") is not None:
+            return (
+                f"uses {q(ev['quantity'])} where the question gives {q(ev['question_number'])} "
+                f"({t(ev.get('how', 'a changed number'))})"
             )
         if ev.get("quantity") is not None:
             given = ", ".join(q(n) for n in ev.get("question_numbers") or [])

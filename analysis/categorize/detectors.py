@@ -13,9 +13,9 @@ from fractions import Fraction
 
 from analysis.categorize.algebra import declared_variables, find_algebra_slips
 from analysis.categorize.align import plain_number, skipped_reference_step
-from analysis.categorize.arith import format_number, numbers_in
+from analysis.categorize.arith import evaluate_expression, format_number, numbers_in
 from analysis.categorize.core import Context, Finding
-from analysis.categorize.quantities import CONSTANTS, derivable, stated_quantities
+from analysis.categorize.quantities import CONSTANTS, corruption_of, derivable, percents_in, stated_quantities
 from analysis.types import Category, GradeStatus
 
 _HASH_ANSWER = re.compile(r"####\s*([^\n#]*)")
@@ -264,27 +264,41 @@ def _unexplained_operand(ctx: Context) -> Finding | None:
         for value, off in calc.operands:
             candidates.append((value, off, "operand"))
     candidates.sort(key=lambda c: c[1])
+    percents = percents_in(ctx.inp.question)
     for value, off, kind in candidates:
-        if value in base or value in skip:
+        if value in skip or first_seen.get(value, off) < off:
             continue
-        if first_seen.get(value, off) < off:
-            continue
-        earlier = {v for v, o in first_seen.items() if o < off}
-        # An operand may be one step of mental arithmetic away from what is known; a restated number one sum
-        # or difference of the problem's own numbers ("52 WPM, then 5 more: 57").
-        if kind == "operand" and derivable(value, base | earlier):
-            continue
-        if kind == "restated" and derivable(value, digits_stated, products=False):
-            continue
+        changed = None
+        if value not in stated:
+            changed = corruption_of(value, digits_stated - {Fraction(1)}, percents)
+            if changed is not None and first_seen.get(changed[0], off) < off:
+                changed = None  # the response wrote the right number before: not a misreading of it
+        strong = changed is not None and changed[1] in _STRONG_CHANGES or changed is not None and "%" in changed[1]
+        if not strong:
+            if value in base:
+                continue
+            earlier = {v for v, o in first_seen.items() if o < off}
+            # An operand may be one step of mental arithmetic away from what is known; a restated number one sum
+            # or difference of the problem's own numbers ("52 WPM, then 5 more: 57").
+            if kind == "operand" and derivable(value, base | earlier):
+                continue
+            if kind == "restated" and derivable(value, digits_stated, products=False):
+                continue
         step = ctx.step_of(off)
         literal = text[off : off + len(format_number(value)) + 4].split()[0].rstrip(".,;:")
-        return Finding(
-            Category.MISREAD_QUANTITY, step, 0.6,
-            {"step": step, "quantity": literal, "value": format_number(value), "how": kind,
-             "question_numbers": sorted(format_number(v) for v in {v for v, _ in numbers_in(ctx.inp.question)}),
-             "offset": off},
-        )
+        evidence: dict[str, object] = {
+            "step": step, "quantity": literal, "value": format_number(value), "how": kind,
+            "question_numbers": sorted(format_number(v) for v in {v for v, _ in numbers_in(ctx.inp.question)}),
+            "offset": off}
+        if changed is not None:
+            evidence.update(question_number=format_number(changed[0]), how=changed[1], use=kind)
+        return Finding(Category.MISREAD_QUANTITY, step, 0.7 if strong else 0.6, evidence)
     return None
+
+
+# Changes of a question number too specific to be a coincidence: they count even when the changed number is
+# one operation away from known numbers (the check every other unexplained operand must pass).
+_STRONG_CHANGES = frozenset({"digits swapped", "decimal point moved"})
 
 
 def detect_memorized_original(ctx: Context) -> Finding | None:
@@ -431,6 +445,9 @@ def detect_missing_step(ctx: Context) -> Finding | None:
                 return Finding(Category.MISSING_STEP, step, 0.7,
                                {"step": step, "answer": ctx.extracted, "gold": ctx.inp.gold,
                                 "reference_intermediate": f"{expr}={val}"})
+        before_last = _before_last_reference_operation(ctx, annotations)
+        if before_last is not None:
+            return before_last
     unused = _unused_question_quantity(ctx)
     if unused is not None:
         return unused
@@ -448,6 +465,51 @@ def detect_missing_step(ctx: Context) -> Finding | None:
                             "reason": "the final answer is a value computed earlier, not the last one"})
         break
     return None
+
+
+_LAST_OPERATION = re.compile(r"^(.*[\d)])\s*([-+*/])\s*\(?\s*(\d+(?:\.\d+)?|\.\d+)\s*\)?\s*$")
+
+
+def _before_last_reference_operation(ctx: Context, annotations: list[tuple[str, str]]) -> Finding | None:
+    """The answer is the reference's value just before its last operation, which the response never applies.
+
+    Two shapes, each read on failures: the reference ends with a sum and the answer is that sum without one of its
+    terms, reached by a sum that leaves the term out ("30 + 90 + 120 + 60 + 15 = 315" where the response adds
+    30 + 120 + 60 + 15: the second period's 90 left out); or the reference's last annotation applies one more
+    operation to an earlier result ("280 * 2 = 560" for the round trip, answer 280; "18/2*3 = 27", answer 9).
+    A question number answered as such ("1955 - 1300", answer 1955) is not an intermediate and does not count."""
+    a, g = ctx.answer_value, ctx.gold_value
+    if a is None or g is None or a == 0 or not annotations:
+        return None
+    expr, val = annotations[-1]
+    if plain_number(val) != g:
+        return None
+    expr = expr.replace(" ", "")
+    evidence: dict[str, object] | None = None
+    if re.fullmatch(r"\d+(?:\.\d+)?(?:\+\d+(?:\.\d+)?)+", expr):
+        terms = [Fraction(t) for t in expr.split("+")]
+        left_out = g - a
+        if left_out in terms:
+            mine = next((c for c in reversed(ctx.calculations) if c.claimed_value == a), None)
+            if mine is not None and "+" in mine.expression:
+                operands = [v for v, _ in mine.operands]
+                if len(operands) != len(terms) or left_out not in operands:
+                    evidence = {"left_out": f"+ {format_number(left_out)}"}
+    else:
+        m = _LAST_OPERATION.match(expr)
+        if m is not None:
+            head, op, q = m.group(1), m.group(2), Fraction(m.group(3))
+            earlier = {plain_number(v) for _, v in annotations[:-1]} - {None}
+            combined = re.search(r"\d\s*[-+*/]", head) is not None
+            head_value = evaluate_expression(head)
+            if q not in (0, 1) and head_value == a and (combined or a in earlier):
+                evidence = {"left_out": f"{op} {format_number(q)}"}
+    if evidence is None:
+        return None
+    step = ctx.first_step_with_value(a) or ctx.last_step
+    return Finding(Category.MISSING_STEP, step, 0.6,
+                   {"step": step, "answer": ctx.extracted, "gold": ctx.inp.gold, "reference_last": f"{expr}={val}",
+                    **evidence, "reason": "the answer is the reference's value before its last operation"})
 
 
 def _unused_question_quantity(ctx: Context) -> Finding | None:

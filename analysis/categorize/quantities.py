@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from functools import lru_cache
 
-from analysis.categorize.arith import numbers_in
+from analysis.categorize.arith import format_number, numbers_in
 
 _UNITS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
@@ -95,3 +95,51 @@ def derivable(value: Fraction, known: Iterable[Fraction], *, products: bool = Tr
         if products and (value * a in kset or (a != 0 and (value / a in kset or (value != 0 and a / value in kset)))):
             return True
     return False
+
+
+def _digits(value: Fraction) -> str | None:
+    """The decimal digits of a terminating number ("12.5"), else None."""
+    if value <= 0:
+        return None
+    for places in range(7):
+        scaled = value * 10**places
+        if scaled.denominator == 1:
+            text = str(scaled.numerator).rjust(places + 1, "0")
+            return f"{text[:-places]}.{text[-places:]}" if places else text
+    return None
+
+
+def corruption_of(value: Fraction, question_numbers: Iterable[Fraction],
+                  percents: Iterable[Fraction] = ()) -> tuple[Fraction, str] | None:
+    """The question number `value` is a corrupted copy of, and how: its digits swapped (16 -> 61), a digit dropped or
+    added (125 -> 12, 1250), a zero added or dropped (x10, /10), its decimal point moved (2.5 -> 0.25), or a
+    percent read wrongly (150% as 0.15 or 1.15). None when it is no such copy."""
+    mine = _digits(value)
+    if mine is None:
+        return None
+    for q in sorted(set(question_numbers)):
+        theirs = _digits(q)
+        if theirs is None or q == value:
+            continue
+        if value == q * 10 or value * 10 == q:
+            return q, "ten times the question's number" if value == q * 10 else "a tenth of the question's number"
+        a, b = mine.replace(".", "").lstrip("0"), theirs.replace(".", "").lstrip("0")
+        if a == b:
+            return q, "decimal point moved"
+        if "." in mine or "." in theirs:
+            continue
+        if len(mine) == len(theirs) >= 2 and sorted(mine) == sorted(theirs):
+            return q, "digits swapped"
+        if min(len(mine), len(theirs)) >= 2 and abs(len(mine) - len(theirs)) == 1:
+            short, long_ = sorted((mine, theirs), key=len)
+            if any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_))):
+                return q, "a digit dropped" if len(mine) < len(theirs) else "a digit added"
+    for p in percents:
+        if p >= 10 and value in (p / 1000, 1 + p / 1000, 1 - p / 1000):
+            return p, f"{format_number(p)}% read as {format_number(value)}"
+    return None
+
+
+def percents_in(text: str) -> list[Fraction]:
+    """The percentages a text states ("150%", "40 percent")."""
+    return [Fraction(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b)", text)]
