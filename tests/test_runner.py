@@ -167,8 +167,10 @@ def test_run_interrupted_with_ctrl_c_keeps_what_was_returned(
         time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
-    assert proc.returncode == 130  # typer turns KeyboardInterrupt into exit code 130
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == (
+        "interrupted: everything committed so far is kept; run the command again to finish")
     stored = _counts(engine)[0]
     # every batch the engine returned was committed before exiting: only the batch in flight is lost
     assert 64 <= stored < GSM8K_PROBLEMS and stored % 64 == 0

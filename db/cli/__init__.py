@@ -52,11 +52,29 @@ _register()
 
 
 def main() -> None:
-    """Entry point: known errors become one line on stderr and exit code 1."""
+    """Entry point: every expected failure is one line on stderr.
+
+    Exit codes: 1 for errors the user can fix (bad input, missing file, unreachable server), 2 for a wrong
+    command line (unknown option, missing argument), 130 when interrupted (what was committed is kept).
+    """
     from db.session import DatabaseError
 
     try:
-        app()
+        code = app(standalone_mode=False)
     except (CliError, DatabaseError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except typer.exceptions.TyperException as exc:  # Typer's usage errors (its vendored click exceptions)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # a bare group: show its help
+            typer.echo(ctx.get_help())
+            sys.exit(0)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"error: {exc.format_message()}{where}", err=True)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    except typer.Abort:  # end of input at a prompt
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    if code == 130:  # Typer's answer to Ctrl-C (KeyboardInterrupt)
+        typer.echo("interrupted: everything committed so far is kept; run the command again to finish", err=True)
+    sys.exit(code if isinstance(code, int) else 0)
