@@ -23,7 +23,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database", "ABEL_TRIAGE_DB", "./abel_triage.db",
             "Database URL or SQLite path used by the CLI and the dashboard."),
     Setting("abel_outputs", "ABEL_OUTPUTS", None,
-            "Folder of Abel's published outputs that `setup` (and `make run`) imports on an empty database."),
+            "Folder of Abel's published outputs that `setup` (and `make run`) imports (idempotently)."),
     Setting("github_token", "GITHUB_TOKEN", None,
             "Token for `sync github`; read from the environment only, never stored or logged."),
     Setting("dashboard_url", "ABEL_TRIAGE_DASHBOARD_URL", None,
