@@ -192,32 +192,19 @@ def test_read_abel_file_strict_raises_at_first_bad_line(tmp_path: Path) -> None:
 
 
 def test_import_killed_half_way_then_rerun_ends_complete_without_duplicates(abel_outputs: Path, tmp_path: Path) -> None:
-    import os
     import signal
     import sqlite3
-    import time
+
+    from tests.kill import kill_when, stored_responses
 
     db_path = tmp_path / "kill.db"
     db = f"sqlite:///{db_path}"
     assert subprocess.run(CLI + ["--db", db, "db", "upgrade"], cwd=REPO_ROOT, capture_output=True).returncode == 0
-    proc = subprocess.Popen(CLI + ["--db", db, "import", "abel", str(abel_outputs)], cwd=REPO_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stored = 0
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            with sqlite3.connect(db_path, timeout=30) as conn:
-                stored = conn.execute("SELECT count(*) FROM response").fetchone()[0]
-            if stored >= 1000:
-                break
-            time.sleep(0.02)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    if proc.returncode == 0:
+    code = kill_when(CLI + ["--db", db, "import", "abel", str(abel_outputs)], lambda: stored_responses(db_path) >= 1000,
+                     cwd=REPO_ROOT)
+    if code == 0:
         pytest.skip("the import finished before it could be killed")
-    assert proc.returncode == -signal.SIGKILL and 0 < stored < 9914
+    assert code == -signal.SIGKILL and 0 < stored_responses(db_path) < 9914
 
     rerun = subprocess.run(CLI + ["--db", db, "import", "abel", str(abel_outputs)], cwd=REPO_ROOT,
                            capture_output=True, text=True, timeout=300)

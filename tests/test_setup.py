@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.kill import kill_when, stored_responses
 
 CLI = [sys.executable, "-m", "db.cli"]
 
@@ -35,23 +34,7 @@ def _state(db_path: Path) -> tuple[int, int, int, int]:
 def test_setup_killed_at_any_point_then_rerun_finishes(abel_outputs: Path, tmp_path: Path) -> None:
     db_path = tmp_path / "setup.db"
     env = _env(ABEL_OUTPUTS=str(abel_outputs), ABEL_TRIAGE_DB=str(db_path))
-    proc = subprocess.Popen(CLI + ["setup"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db_path.exists():
-                try:
-                    if _state(db_path)[0] >= 2000:
-                        break
-                except sqlite3.OperationalError:  # schema not there yet
-                    pass
-            time.sleep(0.02)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    if proc.returncode == 0:
+    if kill_when(CLI + ["setup"], lambda: stored_responses(db_path) >= 2000, cwd=tmp_path, env=env) == 0:
         pytest.skip("setup finished before it could be killed")
 
     rerun = subprocess.run(CLI + ["setup"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
