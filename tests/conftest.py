@@ -44,3 +44,15 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def fresh_streamlit_caches() -> Iterator[None]:
+    """Clear Streamlit's caches around a dashboard test (they outlive one AppTest run)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

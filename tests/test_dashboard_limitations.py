@@ -11,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
@@ -31,14 +30,9 @@ CALC = "calculation-reliability"
 
 
 @pytest.fixture(autouse=True)
-def _clear_streamlit_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_token_no_links(monkeypatch: pytest.MonkeyPatch, fresh_streamlit_caches: None) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("ABEL_TRIAGE_DASHBOARD_URL", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
@@ -40,13 +39,8 @@ def real_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _env(real_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _env(real_db: str, monkeypatch: pytest.MonkeyPatch, fresh_streamlit_caches: None) -> None:
     monkeypatch.setenv("ABEL_TRIAGE_DB", real_db)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def _run(page: str) -> AppTest:
