@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.models import ModelInfo, parse_model_name
 from analysis.types import LineError, Problem, ProblemRef
 
 PUBLISHED_COMMIT = "3a24ef24e9ea32708fe4fa4c36bf504a74b4bdf0"
@@ -26,20 +27,10 @@ ABEL_BENCHMARKS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class AbelModel:
-    name: str
-    hf_id: str
-    family: str
-    size: str
-    size_b: float
-    generation: str
-
-
-ABEL_MODELS: dict[str, AbelModel] = {
-    "7b": AbelModel("Abel-7B-001", "GAIR/GAIRMath-Abel-7b", "Abel", "7B", 7.0, "Abel-001"),
-    "13b": AbelModel("Abel-13B-001", "GAIR/GAIRMath-Abel-13b", "Abel", "13B", 13.0, "Abel-001"),
-    "70b": AbelModel("Abel-70B-001", "GAIR/GAIRMath-Abel-70b", "Abel", "70B", 70.0, "Abel-001"),
+ABEL_MODELS: dict[str, ModelInfo] = {
+    "7b": parse_model_name("Abel-7B-001"),
+    "13b": parse_model_name("Abel-13B-001"),
+    "70b": parse_model_name("Abel-70B-001"),
 }
 
 # How the published outputs were generated (GAIR-NLP/abel evaluation/eval.sh: vLLM, greedy).
@@ -84,7 +75,7 @@ class AbelFile:
         return ABEL_BENCHMARKS[self.folder]
 
     @property
-    def model(self) -> AbelModel:
+    def model(self) -> ModelInfo:
         return ABEL_MODELS[self.size]
 
     @property

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
@@ -24,8 +25,11 @@ from analysis.abel_outputs import (
     unrecognized_entries,
 )
 from analysis.benchmarks import get_benchmark, load_benchmark_file
+from analysis.models import ModelInfo, parse_model_name
+from analysis.outputs import OutputFields, read_output_jsonl
 from analysis.types import LineError
-from db.models import Response, Run, utcnow
+from analysis.types import Problem as ProblemRecord
+from db.models import Benchmark, Problem, Response, Run, utcnow
 from db.session import session_scope
 from db.store import (
     ensure_benchmark,
@@ -116,6 +120,19 @@ def import_abel_outputs(
     return report
 
 
+@dataclass(frozen=True)
+class _RunSource:
+    """One imported run: where its records come from, and who produced them with which settings."""
+
+    path: Path
+    run_key: str
+    model: ModelInfo
+    benchmark: str
+    settings: dict[str, Any]
+    # How to make a problem from a record when the benchmark file was not given (None: must be stored already).
+    infer_problem: Callable[[Any], ProblemRecord] | None
+
+
 def _import_file(
     engine: Engine,
     abel_file: AbelFile,
@@ -123,44 +140,112 @@ def _import_file(
     on_progress: Callable[[str, int, int], None] | None,
 ) -> FileReport:
     records, errors = read_abel_file(abel_file.path)
-    spec = get_benchmark(abel_file.benchmark)
-    digest = sha256_file(abel_file.path)
+    bench = abel_file.benchmark
+    source = _RunSource(
+        path=abel_file.path,
+        run_key=abel_file.run_key,
+        model=abel_file.model,
+        benchmark=bench,
+        settings=dict(PUBLISHED_SETTINGS),
+        infer_problem=None if problems_from_benchmark else (lambda rec: problem_from_record(bench, rec)),
+    )
+    return _import_records(engine, source, records, errors, on_progress)
+
+
+def import_output_jsonl(
+    engine: Engine,
+    path: Path,
+    *,
+    model: str,
+    benchmark: str,
+    fields: OutputFields = OutputFields(),
+    benchmarks_dir: Path | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Import one JSONL file of another tool's outputs as a run of `model` on `benchmark` (idempotent).
+
+    The benchmark's problems come from `benchmarks_dir` when given, else they must already be stored
+    (`abel-triage benchmarks load`); a line whose key is not a problem of the benchmark is a line error.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"outputs file not found: {path}")
+    spec = get_benchmark(benchmark)
+    report = ImportReport()
+    with session_scope(engine) as session:
+        if benchmarks_dir is not None:
+            if not Path(benchmarks_dir).is_dir():
+                raise NotADirectoryError(f"benchmarks directory not found: {benchmarks_dir}")
+            _load_benchmark_problems(session, spec.name, Path(benchmarks_dir), report)
+        stored = session.scalar(
+            select(func.count()).select_from(Problem).join(Benchmark).where(Benchmark.name == spec.name)
+        )
+    if not stored:
+        raise ValueError(
+            f"no problems of {spec.name} are stored: load them first (abel-triage benchmarks load {spec.name} "
+            "--path FILE) or pass --benchmarks DIR"
+        )
+    records, errors = read_output_jsonl(path, fields)
+    source = _RunSource(
+        path=path,
+        run_key=f"import:jsonl:{model}:{spec.name}:{path.name}",
+        model=parse_model_name(model),
+        benchmark=spec.name,
+        settings={"source_file": path.name, "fields": asdict(fields)},
+        infer_problem=None,
+    )
+    report.files.append(_import_records(engine, source, records, errors, on_progress))
+    with session_scope(engine) as session:
+        resolve_original_links(session)
+    return report
+
+
+def _import_records(
+    engine: Engine,
+    src: _RunSource,
+    records: list[Any],
+    errors: list[LineError],
+    on_progress: Callable[[str, int, int], None] | None,
+) -> FileReport:
+    """Store `records` (each with line, key, prompt, response, pred, result) as the run `src.run_key`."""
+    spec = get_benchmark(src.benchmark)
+    digest = sha256_file(src.path)
     with session_scope(engine) as session:
         bench = ensure_benchmark(
             session, spec.name, domain=spec.domain, answer_type=spec.answer_type, description=spec.description
         )
-        m = abel_file.model
+        m = src.model
         model = ensure_model(
             session, m.name, hf_id=m.hf_id, family=m.family, size=m.size, size_b=m.size_b, generation=m.generation
         )
-        if not problems_from_benchmark:
+        if src.infer_problem is not None:
             # Inferred problems never overwrite richer ones loaded from the benchmark file.
             inferred, readable = [], []
             for rec in records:
                 try:
-                    inferred.append(problem_from_record(spec.name, rec))
+                    inferred.append(src.infer_problem(rec))
                     readable.append(rec)
                 except ValueError as exc:
-                    errors.append(LineError(str(abel_file.path), rec.line, str(exc)))
+                    errors.append(LineError(str(src.path), rec.line, str(exc)))
             records = readable
             upsert_problems(session, bench, inferred, overwrite=False)
-        run = session.scalar(select(Run).where(Run.run_key == abel_file.run_key))
+        run = session.scalar(select(Run).where(Run.run_key == src.run_key))
         if run is None:
             run = Run(
-                run_key=abel_file.run_key,
+                run_key=src.run_key,
                 model_id=model.id,
                 benchmark_id=bench.id,
                 source="import",
-                settings=dict(PUBLISHED_SETTINGS),
+                settings=dict(src.settings),
                 status="running",
                 code_version=_code_version(),
-                source_path=str(abel_file.path),
+                source_path=str(src.path),
                 source_sha256=digest,
             )
             session.add(run)
             session.flush()
         run_id, bench_id = run.id, bench.id
-        report = FileReport(str(abel_file.path), run_id, m.name, spec.name, lines=len(records) + len(errors))
+        report = FileReport(str(src.path), run_id, m.name, spec.name, lines=len(records) + len(errors))
         report.errors.extend(errors)
         if run.status == "finished" and run.source_sha256 == digest:
             stored = session.scalar(select(func.count()).select_from(Response).where(Response.run_id == run_id))
@@ -185,7 +270,7 @@ def _import_file(
                 pid = key_to_problem.get(rec.key)
                 if pid is None:
                     report.errors.append(
-                        LineError(str(abel_file.path), rec.line, f"id {rec.id} is not a problem of {spec.name}")
+                        LineError(str(src.path), rec.line, f"key {rec.key!r} is not a problem of {spec.name}")
                     )
                     continue
                 old = existing.get(pid)
@@ -228,7 +313,7 @@ def _import_file(
                 session.execute(Response.__table__.insert(), new_rows)
                 report.inserted += len(new_rows)
         if on_progress:
-            on_progress(str(abel_file.path), min(start + BATCH_SIZE, total), total)
+            on_progress(str(src.path), min(start + BATCH_SIZE, total), total)
 
     with session_scope(engine) as session:
         session.execute(
@@ -236,7 +321,7 @@ def _import_file(
             .where(Run.id == run_id)
             .values(status="finished", finished_at=utcnow(), source_sha256=digest, benchmark_id=bench_id)
         )
-    log.info("imported %s: %d new, %d updated, %d unchanged", abel_file.path, report.inserted, report.updated,
+    log.info("imported %s: %d new, %d updated, %d unchanged", src.path, report.inserted, report.updated,
              report.unchanged)
     return report
 

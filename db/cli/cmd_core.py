@@ -112,6 +112,41 @@ def import_abel(
         raise typer.Exit(1)
 
 
+@import_app.command("jsonl")
+def import_jsonl(
+    path: Path = typer.Argument(..., help="A JSONL file of model outputs, one problem per line."),
+    model: str = typer.Option(..., "--model", help="Model name, e.g. Abel-7B-002 (family, size, generation parsed)."),
+    benchmark: str = typer.Option(..., "--benchmark", help="Registered benchmark name, e.g. gsm8k."),
+    benchmarks: Path | None = typer.Option(
+        None, "--benchmarks", help="Benchmark data folder; else the benchmark's problems must be stored already."
+    ),
+    key_field: str = typer.Option("id", "--key-field", help="Field holding the problem's key in its benchmark."),
+    response_field: str = typer.Option("response", "--response-field"),
+    prompt_field: str = typer.Option("prompt", "--prompt-field", help="Optional field with the prompt."),
+    pred_field: str = typer.Option("", "--pred-field", help="Optional field with the producer's extracted answer."),
+    correct_field: str = typer.Option(
+        "", "--correct-field", help="Optional true/false field with the producer's verdict (kept as published)."
+    ),
+) -> None:
+    """Import another tool's outputs (JSONL) as one run; safe to repeat. Then `grade` and `categorize`."""
+    from analysis.outputs import OutputFields
+    from db.importer import import_output_jsonl
+
+    fields = OutputFields(key=key_field, response=response_field, prompt=prompt_field, pred=pred_field,
+                          correct=correct_field)
+    report = import_output_jsonl(open_engine(), path, model=model, benchmark=benchmark, fields=fields,
+                                 benchmarks_dir=benchmarks)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for f in report.files:
+        typer.echo(f"{f.benchmark:14s} {f.model:14s} run {f.run_id:3d}: {f.inserted} new, {f.updated} updated, "
+                   f"{f.unchanged} unchanged, {len(f.errors)} bad lines")
+    _print_errors(report.all_errors)
+    if report.all_errors:
+        typer.echo(f"{len(report.all_errors)} line(s) could not be imported; everything else was stored", err=True)
+        raise typer.Exit(1)
+
+
 @app.command("grade")
 def grade(
     run: int | None = typer.Option(None, "--run", help="Only this run id."),
