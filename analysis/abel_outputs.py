@@ -7,11 +7,11 @@ and `result` (the published verdict). Pure: turns files into records and line er
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.jsonl import read_json_objects
 from analysis.models import ModelInfo, parse_model_name
 from analysis.types import LineError, Problem, ProblemRef
 
@@ -139,13 +139,8 @@ def _as_bool(value: Any) -> bool | None:
     raise ValueError(f"'result' must be true or false, got {value!r}")
 
 
-def parse_record(line_no: int, text: str) -> AbelRecord:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+def parse_record(line_no: int, obj: dict[str, Any]) -> AbelRecord:
+    """One line of an Abel output file (already parsed JSON); ValueError says what is wrong with it."""
     missing = [k for k in _REQUIRED if k not in obj]
     if missing:
         raise ValueError(f"missing field(s): {', '.join(missing)}")
@@ -170,26 +165,7 @@ def parse_record(line_no: int, text: str) -> AbelRecord:
 
 def read_abel_file(path: Path, *, strict: bool = False) -> tuple[list[AbelRecord], list[LineError]]:
     """Every well-formed record, plus one LineError per bad line (strict: raise at the first)."""
-    records: list[AbelRecord] = []
-    errors: list[LineError] = []
-    seen: dict[int, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line_no, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            try:
-                rec = parse_record(line_no, text)
-                if rec.id in seen:
-                    raise ValueError(f"duplicate id {rec.id} (first seen on line {seen[rec.id]})")
-            except ValueError as exc:
-                err = LineError(str(path), line_no, str(exc))
-                if strict:
-                    raise ValueError(str(err)) from None
-                errors.append(err)
-                continue
-            seen[rec.id] = line_no
-            records.append(rec)
-    return records, errors
+    return read_json_objects(path, parse_record, lambda rec: str(rec.id), what="id", strict=strict)
 
 
 def problem_from_record(benchmark: str, record: AbelRecord) -> Problem:

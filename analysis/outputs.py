@@ -6,11 +6,11 @@ evaluation harness or a `vllm serve` client wrote. Pure: records and line errors
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.jsonl import read_json_objects
 from analysis.types import LineError
 
 
@@ -45,13 +45,7 @@ def _field(obj: dict[str, Any], name: str, *, required: bool) -> Any:
     return obj[name]
 
 
-def parse_output_line(line_no: int, text: str, fields: OutputFields) -> OutputRecord:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+def parse_output_object(line_no: int, obj: dict[str, Any], fields: OutputFields) -> OutputRecord:
     key = _field(obj, fields.key, required=True)
     if not isinstance(key, str | int) or isinstance(key, bool) or str(key).strip() == "":
         raise ValueError(f"{fields.key!r} must be a non-empty string or integer, got {key!r}")
@@ -77,23 +71,5 @@ def read_output_jsonl(
     path: Path, fields: OutputFields = OutputFields(), *, strict: bool = False
 ) -> tuple[list[OutputRecord], list[LineError]]:
     """Every well-formed record, plus one LineError per bad line or repeated key (strict: raise at the first)."""
-    records: list[OutputRecord] = []
-    errors: list[LineError] = []
-    seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line_no, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            try:
-                rec = parse_output_line(line_no, text, fields)
-                if rec.key in seen:
-                    raise ValueError(f"duplicate key {rec.key!r} (first seen on line {seen[rec.key]})")
-            except ValueError as exc:
-                err = LineError(str(path), line_no, str(exc))
-                if strict:
-                    raise ValueError(str(err)) from None
-                errors.append(err)
-                continue
-            seen[rec.key] = line_no
-            records.append(rec)
-    return records, errors
+    return read_json_objects(path, lambda n, obj: parse_output_object(n, obj, fields), lambda rec: repr(rec.key),
+                             strict=strict)

@@ -143,7 +143,7 @@ def test_categorize_file_gives_the_same_categories_as_the_database(engine: Engin
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(app, ["categorize-file", str(src), "--out", str(out)])
     assert result.exit_code == 1
-    assert f"{src}:{len(USED) + 1}: not JSON" in result.output
+    assert f"{src}:{len(USED) + 1}: invalid JSON" in result.output
     assert f'{src}:{len(USED) + 2}: missing "response"' in result.output
     written = [json.loads(line) for line in out.open()]
     assert len(written) == len(USED)

@@ -3,7 +3,6 @@ dataset) into `Problem`s, with lenient ingest (bad records become `LineError`s, 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.benchmarks.parsing import RecordError, normalize_space
+from analysis.jsonl import iter_json_file
 from analysis.types import AnswerType, Domain, LineError, Problem
 
 logger = logging.getLogger(__name__)
@@ -161,11 +161,4 @@ class BenchmarkSpec:
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """(1-based line number, parsed object or a LineError for bad JSON); blank lines are skipped."""
-    with path.open(encoding="utf-8-sig") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield line_no, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield line_no, LineError(str(path), line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    return iter_json_file(path)

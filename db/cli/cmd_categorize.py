@@ -21,6 +21,7 @@ import typer
 from analysis.categorize import FailureInput, categorize_failure
 from analysis.grading import split_embedded_choices
 from analysis.grading.choices import OPTIONS_MARKER
+from analysis.jsonl import iter_json_file
 from analysis.types import AnswerType, Choice, LineError
 from db.cli import app, report_app
 from db.cli.common import emit_json, open_engine
@@ -130,20 +131,16 @@ def categorize_file_cmd(
     errors: list[LineError] = []
     sink = out.open("w", encoding="utf-8") if out else sys.stdout
     try:
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    written = categorize_record(record)
-                except json.JSONDecodeError as exc:
-                    errors.append(LineError(str(path), number, f"not JSON: {exc.msg}"))
-                    continue
-                except BadRecord as exc:
-                    errors.append(LineError(str(path), number, str(exc)))
-                    continue
-                sink.write(json.dumps(written, ensure_ascii=False) + "\n")
+        for number, record in iter_json_file(path):
+            if isinstance(record, LineError):
+                errors.append(record)
+                continue
+            try:
+                written = categorize_record(record)
+            except BadRecord as exc:
+                errors.append(LineError(str(path), number, str(exc)))
+                continue
+            sink.write(json.dumps(written, ensure_ascii=False) + "\n")
     finally:
         if out:
             sink.close()

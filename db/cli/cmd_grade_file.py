@@ -18,6 +18,7 @@ import typer
 
 from analysis.grading import grade_response, split_embedded_choices
 from analysis.grading.choices import OPTIONS_MARKER
+from analysis.jsonl import iter_json_lines
 from analysis.types import AnswerType, LineError
 from db.cli import app
 from db.cli.common import CliError
@@ -75,13 +76,9 @@ def _grade_line(record: Any, timeout_s: float) -> dict[str, Any]:
 
 def grade_lines(lines: Iterator[str], path: str, timeout_s: float) -> Iterator[dict[str, Any] | LineError]:
     """Graded records and line errors, in file order; blank lines are skipped."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield LineError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    for number, record in iter_json_lines(lines, path):
+        if isinstance(record, LineError):
+            yield record
             continue
         try:
             yield _grade_line(record, timeout_s)
