@@ -22,7 +22,8 @@ from db.session import DatabaseError, resolve_url
 log = logging.getLogger(__name__)
 
 IMPORT_HELP = (
-    "This database has no responses yet. Import Abel's published outputs, then grade and categorize them:"
+    "This database has no responses yet. Import Abel's published outputs (a folder laid out like outputs/ in "
+    "GAIR-NLP/abel, or `--from-github` instead of the folder), then grade and categorize them:"
 )
 IMPORT_COMMANDS = (
     "abel-triage import abel ../shared/data/abel-outputs --benchmarks ../shared/data/benchmarks\n"

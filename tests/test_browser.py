@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,11 +73,11 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"url": url, **expect}
 
 
-@pytest.fixture(scope="module")
-def server(dataset: dict[str, object]) -> Iterator[str]:
+@contextmanager
+def running_dashboard(db_url: str, **env_extra: str) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on a free loopback port against `db_url`; yields its base URL."""
     port = _free_port()
-    # The emulator's token, so the Limitations page can sync against tests/github_emulator.py.
-    env = {**os.environ, "ABEL_TRIAGE_DB": str(dataset["url"]), "GITHUB_TOKEN": "test-token"}
+    env = {**os.environ, "ABEL_TRIAGE_DB": db_url, **env_extra}
     streamlit = Path(sys.executable).with_name("streamlit")
     proc = subprocess.Popen(
         [str(streamlit), "run", "dashboard/app.py", "--server.headless", "true", "--server.port", str(port),
@@ -107,15 +108,29 @@ def server(dataset: dict[str, object]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[object]:
+def server(dataset: dict[str, object]) -> Iterator[str]:
+    # The emulator's token, so the Limitations page can sync against tests/github_emulator.py.
+    with running_dashboard(str(dataset["url"]), GITHUB_TOKEN="test-token") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(dataset: dict[str, object]) -> Iterator[object]:
+    """One Chromium for the module (Playwright's sync API allows one instance per thread)."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1500, "height": 2200})
-        yield pg
-        browser.close()
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server: str) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    pg = browser.new_page(viewport={"width": 1500, "height": 2200})
+    yield pg
+    pg.close()
 
 
 def _open(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -251,3 +266,19 @@ def test_other_pages(page, server: str, name: str, heading: str) -> None:  # typ
         assert "McNemar exact p" in text and _charts(page) >= 1
     if name == "triage":
         assert "Why this needs a person" in text and "labelled by people" in text
+
+
+def test_empty_database_explains_how_to_import(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A fresh install with no data: each page says, in two lines, how to import (with the exact commands)."""
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    with running_dashboard(empty) as base:
+        pg = browser.new_page(viewport={"width": 1500, "height": 1100})
+        try:
+            for name, path in (("overview", ""), ("failures", "failures"), ("limitations", "limitations")):
+                _open(pg, f"{base}/{path}", f"empty-{name}")
+                text = pg.locator('[data-testid="stMainBlockContainer"]').inner_text()
+                assert "no responses yet" in text
+                assert "abel-triage import abel ../shared/data/abel-outputs" in text
+                assert _charts(pg) == 0
+        finally:
+            pg.close()
