@@ -405,12 +405,18 @@ def _decimals(text: str) -> int:
     return len(m.group(1)) if m else 0
 
 
-def _within_rounding(claimed: Fraction, claimed_text: str, actual: Fraction, approx: bool) -> bool:
+def _within_rounding(
+    claimed: Fraction, claimed_text: str, actual: Fraction, approx: bool, rounded_operands: bool = False
+) -> bool:
     if claimed == actual:
         return True
     diff = abs(claimed - actual)
     # The shown value rounds or truncates the true one to the decimals it shows (10/3 = 3.33, 50/3 = 16).
     if diff < Fraction(1, 10 ** _decimals(claimed_text)):
+        return True
+    # An operand that is itself a rounded value (8/15 written 0.5333) carries its error into the result:
+    # "5 * 0.5333 = 2.6667" is right to the precision the writer has.
+    if rounded_operands and actual != 0 and diff / abs(actual) <= Fraction(1, 1000):
         return True
     return bool(approx and actual != 0 and diff / abs(actual) <= Fraction(5, 100))
 
@@ -462,7 +468,8 @@ def _chain_link(text: str, tokens: list[Token], segments: list[list[Token]], eq_
     for alt in (_evaluate(left, Fraction(1)), _evaluate(left, ltr=True), _evaluate(left, Fraction(1), True)):
         if alt is not None:
             alternatives.append(alt)
-    if any(_within_rounding(shown, final[-1].text, a, False) for a in alternatives):
+    rounded = any(t.kind == "num" and _decimals(t.text) >= 3 for t in left)
+    if any(_within_rounding(shown, final[-1].text, a, False, rounded) for a in alternatives):
         return None
     operands = tuple((t.value, t.start) for t in left if t.kind == "num" and t.value is not None)
     return Calculation(start=left[0].start, end=right[-1].end, expression=text[left[0].start : left[-1].end],
@@ -554,7 +561,8 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
             window = text[window_start : claimed_tok.end + 25]
             approx = eq_tokens[k].approx or bool(_APPROX_WORDS.search(window))
             claimed_text = text[right[0].start : claimed_tok.end]
-            correct = any(_within_rounding(c, claimed_tok.text, actual, approx) for c in claimed_vals)
+            rounded = any(t.kind == "num" and _decimals(t.text) >= 3 for t in left)
+            correct = any(_within_rounding(c, claimed_tok.text, actual, approx, rounded) for c in claimed_vals)
             if not correct:
                 # Notation the writer did not mean literally: "%" as a plain number, left-to-right reading
                 # ("4 + 4 * 2 = 16"), and a sign flip ("$3.5 - $140 = $136.5", an operand-order slip).
@@ -621,9 +629,14 @@ def format_number(value: Fraction) -> str:
 _NUMBER_IN_TEXT = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?![\d,]\d)|\d+)(?:\.\d+)?(?!\.\d)|(?<![\w.])\.\d+")
 
 
+_LATEX_OP_BEFORE_DIGIT = re.compile(r"\\(?:times|div|cdot|pm)(?=\d)")
+
+
 @lru_cache(maxsize=4096)
 def _numbers_in(text: str) -> tuple[tuple[Fraction, int], ...]:
     clean = _blank_annotations(text) if "<<" in text else text
+    if "\\" in clean:  # "21\times55": the command's last letter becomes a space, so 55 is read (offsets kept)
+        clean = _LATEX_OP_BEFORE_DIGIT.sub(lambda m: m.group(0)[:-1] + " ", clean)
     return tuple((_to_fraction(m.group(0)), m.start()) for m in _NUMBER_IN_TEXT.finditer(clean))
 
 

@@ -27,7 +27,7 @@ from analysis.steps import Step, split_steps, step_at
 from analysis.types import Category, Choice, GradeStatus
 
 # Bump when a category for some input can change; stored on every rule label (older ones are replaced).
-CATEGORIZER_VERSION = "4"
+CATEGORIZER_VERSION = "5"
 
 PRECEDENCE: tuple[Category, ...] = tuple(Category)  # DESIGN.md table order
 _RANK = {c: i for i, c in enumerate(PRECEDENCE)}

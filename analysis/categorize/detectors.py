@@ -131,6 +131,14 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s$,]", "", text)
 
 
+# Words that introduce a quotation of the problem or of an option rather than the solver's own calculation.
+_QUOTING = re.compile(r"\b(?:states?|says?|given|reads?|options?|choices?)\b(?![^.\n]*\b(?:so|then|thus)\b)",
+                      re.IGNORECASE)
+
+
+_LABEL_AFTER = re.compile(r"\$*\s*:")
+
+
 def detect_arithmetic(ctx: Context) -> Finding | None:
     # A blank in the problem ("86-3\\square=48") is dropped, so the response quoting it is seen as a quote.
     question = _squash(re.sub(r"\\square|\\Box|□|\\_|_", "", ctx.inp.question))
@@ -140,6 +148,12 @@ def detect_arithmetic(ctx: Context) -> Finding | None:
         if _squash(f"{calc.expression}={calc.claimed}") in question or _squash(calc.expression) in question \
                 and len(_squash(calc.expression)) > 6:
             continue  # quoted from the problem (an option to check), not the solver's own calculation
+        if re.search("=" + re.escape(_squash(calc.claimed)) + r"(?![\d.])", question) and (
+                _QUOTING.search(ctx.inp.response[max(0, calc.start - 60) : calc.start])
+                or _LABEL_AFTER.match(ctx.inp.response, calc.end)):
+            # Restating (even garbled) an equation the problem gives: "Option B states that ... = 1175", or
+            # naming the statement about to be checked: "c. $21\times(55+20)=1175$: evaluating it, we get 1575".
+            continue
         step = ctx.step_of(calc.start)
         found = Finding(
             Category.ARITHMETIC, step, 0.9 if not calc.approx else 0.7,
