@@ -65,10 +65,9 @@ def spec_of(row: Limitation) -> LimitationSpec:
         for f in (row.candidate_fixes or [])
         if isinstance(f, Mapping) and f.get("text")
     )
-    domains = tuple((row.last_counts or {}).get("domains", ()))
     return LimitationSpec(
         slug=row.slug, title=row.title, description=row.description, categories=tuple(row.categories or ()),
-        flags=tuple(row.flags or ()), domains=domains, candidate_fixes=fixes, milestone=row.milestone,
+        flags=tuple(row.flags or ()), domains=tuple(row.domains or ()), candidate_fixes=fixes, milestone=row.milestone,
         close_threshold=row.close_threshold, adopt_issue=row.adopt_issue,
     )
 
@@ -88,9 +87,9 @@ def seed_limitations(session: Session, specs: Sequence[LimitationSpec] | None = 
         if row is None:
             session.add(Limitation(
                 slug=spec.slug, title=spec.title, description=spec.description, categories=list(spec.categories),
-                flags=list(spec.flags), candidate_fixes=seed_fixes, milestone=spec.milestone, status="open",
-                close_threshold=spec.close_threshold, adopt_issue=spec.adopt_issue,
-                last_counts={"domains": list(spec.domains)},
+                flags=list(spec.flags), domains=list(spec.domains), candidate_fixes=seed_fixes,
+                milestone=spec.milestone, status="open", close_threshold=spec.close_threshold,
+                adopt_issue=spec.adopt_issue,
             ))
             inserted += 1
             continue
@@ -98,12 +97,10 @@ def seed_limitations(session: Session, specs: Sequence[LimitationSpec] | None = 
         fixes = [{"text": f["text"], "done": done.get(f["text"], False)} for f in seed_fixes]
         seed_texts = {f["text"] for f in seed_fixes}
         fixes += [{"text": t, "done": d} for t, d in done.items() if t and t not in seed_texts]
-        counts = dict(row.last_counts or {})
-        counts["domains"] = list(spec.domains)
         new = {
             "title": spec.title, "description": spec.description, "categories": list(spec.categories),
-            "flags": list(spec.flags), "candidate_fixes": fixes, "milestone": spec.milestone,
-            "close_threshold": spec.close_threshold, "adopt_issue": spec.adopt_issue, "last_counts": counts,
+            "flags": list(spec.flags), "domains": list(spec.domains), "candidate_fixes": fixes,
+            "milestone": spec.milestone, "close_threshold": spec.close_threshold, "adopt_issue": spec.adopt_issue,
         }
         changed = {k: v for k, v in new.items() if getattr(row, k) != v}
         for k, v in changed.items():

@@ -224,6 +224,7 @@ class Limitation(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    domains: Mapped[list[Any]] = mapped_column(JSON, default=list)  # every failure on these domains counts
     candidate_fixes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"text", "done"}]
     milestone: Mapped[str] = mapped_column(String(128), default="Bernoulli")
     status: Mapped[str] = mapped_column(String(16), default="open")  # open / mitigated

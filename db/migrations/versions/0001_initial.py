@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("categories", sa.JSON(), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("domains", sa.JSON(), nullable=False),
         sa.Column("candidate_fixes", sa.JSON(), nullable=False),
         sa.Column("milestone", sa.String(length=128), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
