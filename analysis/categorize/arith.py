@@ -22,6 +22,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
+from analysis.grading.numbers import format_number as exact_number
+
 _TOKEN = re.compile(
     r"""
     (?P<ann><<[^<>\n]*>>)
@@ -612,18 +614,13 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
 
 
 def format_number(value: Fraction) -> str:
-    """A Fraction as a person writes it: 180, 0.75, 3.3333 (rounded to 4 places when it does not end)."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    den = value.denominator
-    while den % 2 == 0:
-        den //= 2
-    while den % 5 == 0:
-        den //= 5
-    if den == 1:
-        text = f"{float(value):.10f}".rstrip("0").rstrip(".")
-        return text
-    return f"{float(value):.4f}"
+    """A Fraction as a person writes it: 180, 0.75, 3.3333 (rounded to 4 places when it does not end).
+
+    The exact forms are the grader's (`analysis.grading.format_number`); only a value with no terminating
+    decimal, which the grader writes as a fraction, is shown rounded here, as evidence reads better that way.
+    """
+    exact = exact_number(value)
+    return f"{float(value):.4f}" if "/" in exact else exact
 
 
 _NUMBER_IN_TEXT = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?![\d,]\d)|\d+)(?:\.\d+)?(?!\.\d)|(?<![\w.])\.\d+")
