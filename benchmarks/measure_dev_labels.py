@@ -34,7 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default=None, help="an imported and graded database (default: build one)")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--split", default="dev", choices=["dev", "holdout", "tuning", "test2", "old", "test3", "all"])
+    parser.add_argument("--split", default="dev",
+                        choices=["dev", "holdout", "tuning", "test2", "old", "test3", "test4", "all"])
     parser.add_argument("--show", action="store_true", help="print every disagreement")
     args = parser.parse_args()
 
@@ -56,7 +57,7 @@ def main() -> None:
         engine = make_engine(args.db)
 
     groups = {"tuning": ("dev", "holdout"), "old": ("dev", "holdout", "test2"),
-              "all": ("dev", "holdout", "test2", "test3")}
+              "all": ("dev", "holdout", "test2", "test3", "test4")}
     wanted = groups.get(args.split, (args.split,))
     labels = [lab for lab in load_hand_labels(LABELS) if lab.split in wanted]
     inputs = hand_labelled_inputs(engine, [(lab.run, lab.key) for lab in labels])

@@ -63,21 +63,41 @@ def reference_values(reference_solution: str, gold: Fraction | None) -> frozense
 
 
 def first_off_reference(calculations: list[Calculation], steps_of: list[int | None], known: frozenset[Fraction],
-                        reference_sums: tuple[tuple[Fraction, ...], ...] = ()) -> OffReference | None:
+                        reference_sums: tuple[tuple[Fraction, ...], ...] = (), text: str = "") -> OffReference | None:
     """The first correct calculation (before any wrong one) whose value is not in `known` (reference values and
     question quantities), not its negation, and not a partial sum of one reference sum (`reference_sums`, the
     operands of each all-`+` annotation: "50 + 20 = 70" where the reference adds 50+20+210+420 at once)."""
+    converted: set[Fraction] = set()  # values on the path in another unit ("3 hours * 60 = 180 minutes")
     for i, (calc, step) in enumerate(zip(calculations, steps_of, strict=True)):
         if not calc.correct:
             return None  # a wrong calculation comes first: that is the first error
         value = calc.claimed_value
-        if value in known or -value in known or step is None:
+        if value in known or -value in known or value in converted or step is None:
+            continue
+        if _unit_conversion(calc, known | converted, text[max(0, calc.start - 60) : calc.end + 20]):
+            converted.add(value)
             continue
         if reference_sums and _ops_of(calc.expression) == "+" \
                 and _partial_sum(calc, reference_sums, calculations[i + 1:]):
             continue
         return OffReference(step, calc)
     return None
+
+
+_CONVERSION_FACTORS = frozenset(Fraction(f) for f in (7, 12, 16, 24, 36, 52, 60, 100, 365, 1000, 1440, 3600))
+_UNIT_WORDS = re.compile(r"(?i)second|minute|hour|\bday|week|month|year|inch|foot|feet|yard|cent|dollar|meter|"
+                         r"gram|liter|litre|ounce|pound|percent|%|dozen")
+
+
+def _unit_conversion(calc: Calculation, known: frozenset[Fraction] | set[Fraction], window: str) -> bool:
+    """`calc` converts a value on the reference's path to another unit (a known value times or over a unit
+    factor, with a unit named): "3 hours * 60 minutes/hour = 180 minutes" stays on the path in minutes."""
+    if len(calc.operands) != 2 or _ops_of(calc.expression) not in ("*", "/"):
+        return False
+    (a, _), (b, _) = calc.operands
+    if not ((a in _CONVERSION_FACTORS and b in known) or (b in _CONVERSION_FACTORS and a in known)):
+        return False
+    return _UNIT_WORDS.search(window or calc.expression) is not None
 
 
 def _partial_sum(calc: Calculation, reference_sums: tuple[tuple[Fraction, ...], ...],

@@ -93,6 +93,16 @@ class Calculation:
     # Operands of one kind with different units added as plain numbers ("210 minutes + 5 hours = 210 + 5"), or a
     # later link of a chain that started so: a unit error, not an arithmetic one (`correct` is then False).
     mixed_units: bool = False
+    # The left side's tokens, to re-evaluate it with other operand values (`with_operands`).
+    terms: tuple[Token, ...] = field(default=(), compare=False, repr=False)
+
+    def with_operands(self, values: dict[Fraction, Fraction]) -> Fraction | None:
+        """The left side's value when each operand equal to a key of `values` takes that key's value instead
+        (a corrected earlier result carried forward); None when it does not re-evaluate."""
+        if not self.terms:
+            return None
+        seg = [t._replace(value=values[t.value]) if t.kind == "num" and t.value in values else t for t in self.terms]
+        return _evaluate(seg)
 
 
 def _to_fraction(text: str) -> Fraction:
@@ -435,6 +445,10 @@ _NOT_PLAIN_AFTER = re.compile(r"\s*(?:[/^*×!π√(\\]|:\d|\d)|[A-Za-z]")  # "= 
 
 
 _ORDINAL_AFTER = re.compile(r"(?:st|nd|rd|th)\b")  # "= 16th floor" is the number 16
+# The larger unit of a compound quantity ("7 hours 32 minutes", "5 feet 3 inches", "2 pounds 4 ounces").
+_COMPOUND_UNIT = r"(?:hours?|hrs?|feet|foot|ft|pounds?|lbs?|dollars?|years?|weeks?|days?|minutes?|mins?)"
+_COMPOUND_AFTER = re.compile(r"\s*" + _COMPOUND_UNIT + r",?\s+(?:and\s+)?\d", re.IGNORECASE)
+_COMPOUND_WORD = re.compile(_COMPOUND_UNIT, re.IGNORECASE)
 
 
 def _chain_link(text: str, tokens: list[Token], segments: list[list[Token]], eq_tokens: list[Token],
@@ -455,7 +469,8 @@ def _chain_link(text: str, tokens: list[Token], segments: list[list[Token]], eq_
     if end_value is None:
         return None
     shown = _evaluate(right)
-    if shown is None or shown != end_value:
+    # The link carries the chain's result: exactly, or to the decimals the result shows ("2315 / 255 = 9.07").
+    if shown is None or not _within_rounding(end_value, final[-1].text, shown, False):
         return None
     actual = _evaluate(left)
     if actual is None or actual == end_value:
@@ -476,7 +491,8 @@ def _chain_link(text: str, tokens: list[Token], segments: list[list[Token]], eq_
     operands = tuple((t.value, t.start) for t in left if t.kind == "num" and t.value is not None)
     return Calculation(start=left[0].start, end=right[-1].end, expression=text[left[0].start : left[-1].end],
                        claimed=text[right[0].start : right[-1].end].strip(), claimed_value=shown, actual=actual,
-                       correct=False, approx=False, operands=operands)
+                       correct=False, approx=False, operands=operands,
+                       terms=tuple(left))
 
 
 def _mixed_unit_calculation(text: str, left: list[Token], right: list[Token]) -> Calculation | None:
@@ -489,7 +505,8 @@ def _mixed_unit_calculation(text: str, left: list[Token], right: list[Token]) ->
     operands = tuple((t.value, t.start) for t in left if t.kind == "num" and t.value is not None)
     return Calculation(start=left[0].start, end=right[-1].end, expression=text[left[0].start : left[-1].end],
                        claimed=text[right[0].start : right[-1].end].strip(), claimed_value=shown, actual=actual,
-                       correct=False, approx=False, operands=operands, mixed_units=True)
+                       correct=False, approx=False, operands=operands, mixed_units=True,
+                       terms=tuple(left))
 
 
 def find_calculations(text: str) -> list[Calculation]:
@@ -531,6 +548,9 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
             # a time or ratio "3:00 + 2", "1:2 = ..."
             or (before.text == ":" and before2 is not None and before2.kind == "num" and before2.end == before.start
                 and tokens[raw_start].start == before.end)
+            # the smaller part of a compound quantity: "7 hours 55 minutes - 23 minutes"
+            or (before.kind == "word" and before2 is not None and before2.kind == "num"
+                and _COMPOUND_WORD.fullmatch(before.text) is not None)
         )
         first = segments[0]
         if first and (first[0].kind == "op" or left_cut):
@@ -556,6 +576,8 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
             claimed_tok = right[-1]
             if _NOT_PLAIN_AFTER.match(text, claimed_tok.end) and not _ORDINAL_AFTER.match(text, claimed_tok.end):
                 continue
+            if _COMPOUND_AFTER.match(text, claimed_tok.end):
+                continue  # "= 7 hours 32 minutes": a compound quantity, not the number 7
             claimed_vals = _claimed_candidates(right)
             if not claimed_vals:
                 continue
@@ -608,6 +630,7 @@ def _clause_calculations(text: str, offset: int, stop: int) -> list[Calculation]
                     correct=correct,
                     approx=approx,
                     operands=operands,
+                    terms=tuple(left),
                 )
             )
     return out

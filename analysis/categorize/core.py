@@ -23,11 +23,12 @@ from analysis.categorize.align import (
 )
 from analysis.categorize.arith import Calculation, find_calculations
 from analysis.categorize.quantities import stated_quantities
+from analysis.categorize.repair import Repair, repair_reaches
 from analysis.steps import Step, split_steps, step_at
 from analysis.types import Category, Choice, GradeStatus
 
 # Bump when a category for some input can change; stored on every rule label (older ones are replaced).
-CATEGORIZER_VERSION = "5"
+CATEGORIZER_VERSION = "6"
 
 PRECEDENCE: tuple[Category, ...] = tuple(Category)  # DESIGN.md table order
 _RANK = {c: i for i, c in enumerate(PRECEDENCE)}
@@ -136,7 +137,13 @@ class Context:
             return None
         known = reference_values(ref, self.gold_value) | self.question_quantities
         calcs = self.calculations
-        return first_off_reference(calcs, [self.step_of(c.start) for c in calcs], known, reference_sums(ref))
+        return first_off_reference(calcs, [self.step_of(c.start) for c in calcs], known, reference_sums(ref),
+                                   self.inp.response)
+
+    @cached_property
+    def repair(self) -> Repair | None:
+        """Correcting the response's wrong calculations, carried forward, turns its answer into the gold answer."""
+        return repair_reaches(self.calculations, self.answer_value, self.gold_value)
 
     @property
     def last_step(self) -> int | None:
@@ -148,6 +155,26 @@ class Context:
             if calc.claimed_value == value:
                 return self.step_of(calc.start)
         return None
+
+
+def _off_path_slip(ctx: Context, slip: Finding) -> Finding | None:
+    """A wrong calculation whose true value the reference never reaches either, and whose correction does not
+    give the gold answer: the plan had already left the reference when the slip happened ("89 + 71 + 92 + 100 + 86
+    = 448" summing the score the problem drops), so the plan, not the slip, is the first error."""
+    ref = ctx.reference_text
+    offset = slip.evidence.get("offset")
+    if not ref or offset is None or "algebra" in slip.evidence:
+        return None  # an equation's unknown is often not a quantity the reference names: no path to compare
+    calc = next((c for c in ctx.calculations if c.start == offset), None)
+    if calc is None:
+        return None
+    known = reference_values(ref, ctx.gold_value) | ctx.question_quantities
+    if calc.actual in known or -calc.actual in known:
+        return None
+    return Finding(Category.REASONING, slip.step, 0.4,
+                   {**slip.evidence, "off_reference": "a calculation whose true value the reference never reaches "
+                    "either, and whose correction does not give the gold answer", "extracted": ctx.extracted,
+                    "gold": ctx.inp.gold})
 
 
 def _number(text: str | None) -> Fraction | None:
@@ -194,11 +221,22 @@ def categorize_failure(inp: FailureInput) -> CategoryResult:
         if finding is not None:
             fired.append(finding)
     off = ctx.off_reference if usable else None
+    fix = ctx.repair if usable else None
+    if fix is not None:
+        # Correcting the slips alone gives the gold answer: the slip is the error, and wherever else the response
+        # left the reference's path was a valid detour.
+        slip = next((f for f in fired if f.category is Category.ARITHMETIC
+                     and f.evidence.get("offset") == fix.slip.start), None)
+        if slip is not None:
+            fired = [Finding(slip.category, slip.step, max(slip.confidence, 0.95), {**slip.evidence, **fix.evidence()})]
+            off = None
     if off is not None:
         # The response left the reference's path at a correct calculation before any wrong one: a wrong
         # calculation further down is a consequence, not the first error.
         fired = [f for f in fired if not (f.category is Category.ARITHMETIC and f.step is not None
                                           and f.step > off.step)]
+    elif usable and fix is None:
+        fired = [_off_path_slip(ctx, f) or f if f.category is Category.ARITHMETIC else f for f in fired]
     if not fired:
         if not usable:
             fallback = Finding(Category.NO_FINAL_ANSWER, ctx.last_step, 0.6,

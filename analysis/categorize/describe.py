@@ -50,7 +50,10 @@ def _describe(  # noqa: C901 - one table of shapes
                 f"solution from {var} = {q(ev.get('actual'))} to {var} = {q(ev.get('written'))}"
             )
         if ev.get("expression") is not None and ev.get("claimed") is not None:
-            return f"{q(ev['expression'])} is written as {q(ev['claimed'])}; it is {q(ev.get('actual'))}"
+            sentence = f"{q(ev['expression'])} is written as {q(ev['claimed'])}; it is {q(ev.get('actual'))}"
+            if ev.get("repaired_answer") is not None:
+                sentence += f", and correcting it gives {q(ev['repaired_answer'])}, the gold answer"
+            return sentence
     if cat == "missing_step":
         if ev.get("reference_intermediate"):
             return (
@@ -125,6 +128,11 @@ def _describe(  # noqa: C901 - one table of shapes
     if cat in ("invalid_answer", "no_final_answer") and ev.get("reason"):
         return t(ev["reason"])
     if cat == "reasoning":
+        if ev.get("off_reference") and ev.get("expression") and ev.get("claimed") is not None:
+            return (
+                f"leaves the reference solution's path here: {q(ev['expression'])} (written {q(ev['claimed'])}) "
+                f"has the true value {q(ev.get('actual'))}, which the reference never reaches either"
+            )
         if ev.get("off_reference") and ev.get("expression"):
             return (
                 f"leaves the reference solution's path here: {q(ev['expression'])} = {q(ev.get('value'))}, "

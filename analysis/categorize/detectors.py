@@ -37,12 +37,33 @@ def _distinct_final_answers(ctx: Context) -> list[str]:
         raw = m.group(1).strip().rstrip(".").strip()
         if not raw:
             continue
-        try:
-            key: object = parse_number(raw)
-        except (ValueError, ZeroDivisionError):
-            key = None
+        key = _answer_value(raw, parse_number)
         seen.setdefault(key if key is not None else raw.casefold(), raw)
     return list(seen.values())
+
+
+def _answer_value(raw: str, parse_number: Callable[[str], Fraction | None]) -> Fraction | None:
+    """The number a `####` answer states, also when it is written as a chain ending in a boxed value
+    ("7 \\frac{32}{60} = \\boxed{7 \\frac{32}{60}} minutes"): the boxed value, else the last side of the chain."""
+    candidates = [raw]
+    start = raw.rfind("\\boxed{")
+    if start >= 0:
+        depth, i = 0, start + len("\\boxed")
+        for j in range(i, len(raw)):
+            depth += {"{": 1, "}": -1}.get(raw[j], 0)
+            if depth == 0:
+                candidates.append(raw[i + 1 : j])
+                break
+    if "=" in raw:
+        candidates.append(re.sub(r"\s+[A-Za-z][A-Za-z\s.,']*$", "", raw.rsplit("=", 1)[1]).strip())
+    for text in candidates:
+        try:
+            value = parse_number(text)
+        except (ValueError, ZeroDivisionError):
+            value = None
+        if value is not None:
+            return value
+    return None
 
 
 _NUMBER_RUN = re.compile(r"\d+(?:[.,]\d+)*")

@@ -1,0 +1,77 @@
+"""What the response would have answered had its wrong calculations been right.
+
+A teacher who finds a slip asks whether it explains the wrong answer: correct `5 * 459 = 2315` to 2295, carry
+2295 into the next line (`2295 / 255 = 9`), and the response ends at the gold answer. When that happens the slip
+is the whole story, whatever path the response took to get there: adding per-item totals instead of a per-room
+total first is a valid detour, not a wrong plan, when the only thing between it and the gold answer is
+`160 + 80 + 320 + 640 = 1100`.
+
+`repair` walks the written calculations in reading order. A wrong one records its claimed value -> its true
+value; a later calculation that uses a recorded value is re-evaluated with the true one, and if its result then
+changes, that change is recorded too. The final answer is looked up at the end. Only the values the response
+itself wrote are carried; a corrected value that the text uses without writing a calculation ("so she has 57
+skeins") reaches the answer through the same lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from analysis.categorize.arith import Calculation, format_number
+
+
+@dataclass(frozen=True)
+class Repair:
+    slip: Calculation  # the first wrong calculation
+    answer: Fraction  # the final answer once every slip is corrected and carried forward
+    carried: tuple[tuple[Fraction, Fraction], ...]  # (written, corrected) for each value that changed, in order
+
+    def evidence(self) -> dict[str, str]:
+        chain = " -> ".join(f"{format_number(w)}→{format_number(c)}" for w, c in self.carried)
+        return {"repaired_answer": format_number(self.answer), "carried": chain}
+
+
+def _close(a: Fraction, b: Fraction) -> bool:
+    """Equal, or equal to the rounding a response writes ("47.98" for 48 after a rounded divisor)."""
+    return a == b or abs(a - b) <= max(Fraction(1, 200), abs(b) * Fraction(1, 1000))
+
+
+def repair(calculations: list[Calculation], answer: Fraction | None) -> Repair | None:
+    """Correct every wrong calculation and carry the corrections forward; None when no calculation is wrong, a
+    slip is a unit error rather than an arithmetic one, or the corrections do not reach the final answer."""
+    if answer is None:
+        return None
+    corrected: dict[Fraction, Fraction] = {}
+    carried: list[tuple[Fraction, Fraction]] = []
+    slip: Calculation | None = None
+    for calc in calculations:
+        if calc.mixed_units:
+            if not calc.correct:
+                return None
+            continue
+        uses_corrected = any(v in corrected for v, _ in calc.operands)
+        value = calc.with_operands(corrected) if uses_corrected else calc.actual
+        if value is None:
+            continue
+        if not calc.correct and slip is None:
+            slip = calc
+        if slip is None or calc.claimed_value in corrected:
+            continue
+        if not calc.correct or (uses_corrected and not _close(value, calc.claimed_value)):
+            corrected[calc.claimed_value] = value
+            carried.append((calc.claimed_value, value))
+    if slip is None or answer not in corrected:
+        return None
+    return Repair(slip, corrected[answer], tuple(carried))
+
+
+def repair_reaches(calculations: list[Calculation], answer: Fraction | None, gold: Fraction | None) -> Repair | None:
+    """The repair when correcting the response's slips turns its final answer into the gold answer, else None."""
+    if gold is None:
+        return None
+    fixed = repair(calculations, answer)
+    return fixed if fixed is not None and _close(fixed.answer, gold) else None
+
+
+__all__ = ["Repair", "repair", "repair_reaches"]

@@ -1,0 +1,115 @@
+"""Correcting a response's slips and carrying the corrections forward (`analysis.categorize.repair`, version 6),
+and what the categorizer makes of it: a slip whose correction gives the gold answer is the first error even after
+a detour from the reference; a slip whose true value is off the reference's path too is a wrong plan."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from analysis.categorize import FailureInput, categorize_failure, find_calculations
+from analysis.categorize.describe import describe_evidence
+from analysis.categorize.repair import repair, repair_reaches
+from analysis.types import Category
+
+F = Fraction
+
+
+def test_a_slip_is_carried_through_the_lines_that_use_it() -> None:
+    text = ("1. Per room: 2 + 1 + 4 + 8 = 16 pieces.\n2. For 80 rooms: 16 * 80 = 1280 pieces.\n"
+            "3. Minus the 200 already washed: 1280 - 200 = 1080. #### 1080")
+    fixed = repair(find_calculations(text), F(1080))
+    assert fixed is not None
+    assert fixed.slip.expression == "2 + 1 + 4 + 8"
+    assert fixed.answer == 1000  # 15 * 80 - 200
+    assert fixed.carried == ((16, 15), (1280, 1200), (1080, 1000))
+    assert fixed.evidence() == {"repaired_answer": "1000", "carried": "16→15 -> 1280→1200 -> 1080→1000"}
+    assert repair_reaches(find_calculations(text), F(1080), F(1000)) is not None
+    assert repair_reaches(find_calculations(text), F(1080), F(999)) is None
+
+
+def test_every_slip_is_corrected_not_only_the_first() -> None:
+    text = "1. 3 * 4 = 13 apples.\n2. 13 + 5 = 19 apples.\n3. 19 * 2 = 36 apples. #### 36"
+    fixed = repair(find_calculations(text), F(36))
+    assert fixed is not None and fixed.slip.claimed == "13"
+    assert fixed.answer == 34  # (12 + 5) * 2: both slips corrected
+
+
+def test_near_miss_a_slip_that_does_not_feed_the_answer_is_no_repair() -> None:
+    text = "1. An idle remark: 7 + 8 = 16.\n2. The answer: 6 * 5 = 30. #### 30"
+    assert repair(find_calculations(text), F(30)) is None
+
+
+def test_near_miss_no_slip_no_repair() -> None:
+    text = "1. 6 * 5 = 30.\n2. 30 + 2 = 32. #### 32"
+    assert repair(find_calculations(text), F(32)) is None
+    assert repair(find_calculations(text), None) is None
+
+
+def test_near_miss_a_mixed_unit_sum_is_a_unit_error_not_a_repairable_slip() -> None:
+    text = "1. She worked 210 minutes + 5 hours = 215 minutes. #### 215"
+    calcs = find_calculations(text)
+    assert calcs and calcs[0].mixed_units
+    assert repair(calcs, F(215)) is None
+
+
+def test_the_answer_may_carry_the_rounding_the_response_wrote() -> None:
+    # 200 / 4.167 is 47.996...; the response writes 47.74. Corrected, it rounds to the gold 48.
+    text = "1. Each lap takes 4.167 minutes.\n2. Laps: 200 / 4.167 = 47.74. #### 47.74"
+    assert repair_reaches(find_calculations(text), F("47.74"), F(48)) is not None
+
+
+_DETOUR_QUESTION = "A hotel room has 2 sheets, 1 comforter, 4 pillow cases and 8 towels. How many pieces in 80 rooms?"
+_DETOUR_REFERENCE = "2+1+4+8=<<2+1+4+8=15>>15\n15*80=<<15*80=1200>>1200\n#### 1200"
+
+
+def test_detour_then_slip_is_arithmetic_with_the_repair_as_evidence() -> None:
+    response = ("1. Sheets: 2 * 80 = 160.\n2. Comforters: 1 * 80 = 80.\n3. Pillow cases: 4 * 80 = 320.\n"
+                "4. Towels: 8 * 80 = 640.\n5. Total: 160 + 80 + 320 + 640 = 1100. #### 1100")
+    result = categorize_failure(FailureInput(question=_DETOUR_QUESTION, response=response, gold="1200",
+                                             reference_solution=_DETOUR_REFERENCE))
+    assert (result.category, result.first_error_step) == (Category.ARITHMETIC, 5)
+    assert result.evidence["repaired_answer"] == "1200"
+    sentence = describe_evidence("arithmetic", result.evidence)
+    assert "correcting it gives 1200, the gold answer" in sentence
+
+
+def test_near_miss_detour_then_slip_that_does_not_explain_the_answer_stays_reasoning() -> None:
+    # The same detour, but the comforters are left out as well: correcting the slip gives 1120, not 1200, so
+    # where the response left the reference's path (step 1) stays the first error.
+    response = ("1. Sheets: 2 * 80 = 160.\n2. Pillow cases: 4 * 80 = 320.\n3. Towels: 8 * 80 = 640.\n"
+                "4. Total: 160 + 320 + 640 = 1100. #### 1100")
+    result = categorize_failure(FailureInput(question=_DETOUR_QUESTION, response=response, gold="1200",
+                                             reference_solution=_DETOUR_REFERENCE))
+    assert result.category is Category.REASONING
+    assert result.first_error_step == 1
+
+
+_SHOP_QUESTION = "A shirt costs $12 and a hat costs $8. Tom buys 3 shirts and 2 hats. How much does he pay?"
+_SHOP_REFERENCE = "3*12=<<3*12=36>>36\n2*8=<<2*8=16>>16\n36+16=<<36+16=52>>52\n#### 52"
+
+
+def test_slip_off_the_reference_path_whose_correction_misses_gold_is_the_plan() -> None:
+    # Step 1 prices the shirts at the hat's price and slips in the same line (3 * 8 is 24): the true value 24 is
+    # no value of the reference, and correcting it gives 40, not 52: the plan went wrong first.
+    response = "1. Shirts: 3 * 8 = 26 dollars.\n2. Hats: 2 * 8 = 16 dollars.\n3. Total: 26 + 16 = 42. #### 42"
+    result = categorize_failure(FailureInput(question=_SHOP_QUESTION, response=response, gold="52",
+                                             reference_solution=_SHOP_REFERENCE))
+    assert (result.category, result.first_error_step) == (Category.REASONING, 1)
+    assert result.evidence["expression"] == "3 * 8"
+    assert "true value" in describe_evidence("reasoning", result.evidence)
+
+
+def test_near_miss_slip_on_the_reference_path_stays_arithmetic() -> None:
+    # The same slip with the right plan (3 * 12 written 38), and a second, later error (the hats left out): the
+    # true value 36 is a reference value, so the slip is the first error although correcting it misses gold.
+    response = "1. Shirts: 3 * 12 = 38 dollars.\n2. Total: 38 dollars. #### 38"
+    result = categorize_failure(FailureInput(question=_SHOP_QUESTION, response=response, gold="52",
+                                             reference_solution=_SHOP_REFERENCE))
+    assert (result.category, result.first_error_step) == (Category.ARITHMETIC, 1)
+    assert "repaired_answer" not in result.evidence
+
+
+def test_without_a_reference_a_slip_stays_arithmetic() -> None:
+    response = "1. Shirts: 3 * 8 = 26 dollars.\n2. Hats: 2 * 8 = 16 dollars.\n3. Total: 26 + 16 = 42. #### 42"
+    result = categorize_failure(FailureInput(question=_SHOP_QUESTION, response=response, gold="52"))
+    assert (result.category, result.first_error_step) == (Category.ARITHMETIC, 1)
