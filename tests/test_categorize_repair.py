@@ -113,3 +113,49 @@ def test_without_a_reference_a_slip_stays_arithmetic() -> None:
     response = "1. Shirts: 3 * 8 = 26 dollars.\n2. Hats: 2 * 8 = 16 dollars.\n3. Total: 26 + 16 = 42. #### 42"
     result = categorize_failure(FailureInput(question=_SHOP_QUESTION, response=response, gold="52"))
     assert (result.category, result.first_error_step) == (Category.ARITHMETIC, 1)
+
+
+def test_a_number_that_also_means_something_else_is_corrected_once() -> None:
+    # 22 red fish are right; the 22 blue fish are a slip (44 * 5/11 is 20). "22 + 22" carries the correction into
+    # one of its terms only: 42, the gold answer (correcting both would give 40).
+    text = ("1. Red: 66 * 1/3 = 22 fish.\n2. Others: 66 - 22 = 44 fish.\n3. Blue: 44 * 5/11 = 22 fish.\n"
+            "4. Both: 22 + 22 = 44 fish. #### 44")
+    fixed = repair(find_calculations(text), F(44))
+    assert fixed is not None and fixed.answer == 42
+
+
+def test_near_miss_a_repair_by_coincidence_of_values_is_not_made() -> None:
+    # Month 2 pays 880000 (right); month 3 slips (200 + 20 * 3 is 260, written 220) and also pays "880000".
+    # Only the slip's copy of 880000 is corrected: 2720000, not the 2880000 that correcting both would give.
+    text = ("1. Month 1: 200 * 4000 = 800000.\n2. Month 2: 220 * 4000 = 880000.\n"
+            "3. Month 3: 200 + 20 * 3 = 220 people, 220 * 4000 = 880000.\n"
+            "4. Total: 800000 + 880000 + 880000 = 2560000. #### 2560000")
+    fixed = repair(find_calculations(text), F(2560000))
+    assert fixed is not None and fixed.answer == 2720000
+    assert repair_reaches(find_calculations(text), F(2560000), F(2880000)) is None
+
+
+_OVEN_QUESTION = ("The house is 40 degrees. The oven runs 3 hours and raises the temperature 5 degrees every hour. "
+                  "How warm is the house then?")
+_OVEN_REFERENCE = "3*5=<<3*5=15>>15\n40+15=<<40+15=55>>55\n#### 55"
+
+
+def test_a_unit_conversion_keeps_the_response_on_the_reference_path() -> None:
+    # "3 hours * 60 minutes/hour = 180" is the reference's 3 hours in minutes: the slip after it is the first error,
+    # although a later error (an invented window) keeps its correction from reaching the gold answer.
+    response = ("1. In minutes: 3 hours * 60 minutes/hour = 3 * 60 = 180 minutes.\n"
+                "2. The rise: 180 / 60 * 5 = 30 degrees.\n3. Then 40 + 30 = 70 degrees.\n"
+                "4. The window: 70 - 5 = 65 degrees. #### 65")
+    result = categorize_failure(FailureInput(question=_OVEN_QUESTION, response=response, gold="55",
+                                             reference_solution=_OVEN_REFERENCE))
+    assert (result.category, result.first_error_step) == (Category.ARITHMETIC, 2)
+    assert "repaired_answer" not in result.evidence
+
+
+def test_near_miss_a_quantity_of_the_problem_is_no_unit_factor() -> None:
+    # "3 hours * 60 mph": 60 is a speed, not minutes per hour; 180 leaves the reference's path at step 1.
+    question = "He drives 1.5 hours at 60 mph after 3 hours of rest. How far does he drive?"
+    response = "1. He drives 3 hours * 60 mph = 3 * 60 = 180 miles.\n2. Plus 10: 180 + 10 = 200. #### 200"
+    result = categorize_failure(FailureInput(question=question, response=response, gold="90",
+                                             reference_solution="1.5*60=<<1.5*60=90>>90\n#### 90"))
+    assert (result.category, result.first_error_step) == (Category.REASONING, 1)

@@ -84,20 +84,30 @@ def first_off_reference(calculations: list[Calculation], steps_of: list[int | No
     return None
 
 
-_CONVERSION_FACTORS = frozenset(Fraction(f) for f in (7, 12, 16, 24, 36, 52, 60, 100, 365, 1000, 1440, 3600))
-_UNIT_WORDS = re.compile(r"(?i)second|minute|hour|\bday|week|month|year|inch|foot|feet|yard|cent|dollar|meter|"
-                         r"gram|liter|litre|ounce|pound|percent|%|dozen")
+# A unit factor written with the unit it counts: "60 minutes" (per hour), "24 hours", "100 cents", "1000 grams".
+_CONVERSIONS: dict[Fraction, str] = {Fraction(f): units for f, units in (
+    (60, r"minutes?|mins?|seconds?|secs?"), (24, r"hours?|hrs?"), (7, r"days?"), (12, r"months?|inch(?:es)?"),
+    (52, r"weeks?"), (365, r"days?"), (16, r"ounces?|oz"), (36, r"inch(?:es)?"), (3600, r"seconds?"),
+    (1440, r"minutes?"), (100, r"cents?|centimet(?:er|re)s?|cm"),
+    (1000, r"grams?|g|met(?:er|re)s?|m|millilit(?:er|re)s?|ml|milligrams?|mg"),
+)}
+_CONVERT_WORD = re.compile(r"(?i)\bconver(?:t|ts|ting|sion)\b")
 
 
 def _unit_conversion(calc: Calculation, known: frozenset[Fraction] | set[Fraction], window: str) -> bool:
-    """`calc` converts a value on the reference's path to another unit (a known value times or over a unit
-    factor, with a unit named): "3 hours * 60 minutes/hour = 180 minutes" stays on the path in minutes."""
+    """`calc` converts a value on the reference's path to another unit: a known value times or over a unit factor
+    that is written with its unit or called a conversion ("3 hours * 60 minutes/hour = 180 minutes" stays on the
+    path, in minutes). A factor that is a quantity of the problem ("3 hours * 60 mph") is no conversion."""
     if len(calc.operands) != 2 or _ops_of(calc.expression) not in ("*", "/"):
         return False
     (a, _), (b, _) = calc.operands
-    if not ((a in _CONVERSION_FACTORS and b in known) or (b in _CONVERSION_FACTORS and a in known)):
+    factor = a if a in _CONVERSIONS and b in known else b if b in _CONVERSIONS and a in known else None
+    if factor is None:
         return False
-    return _UNIT_WORDS.search(window or calc.expression) is not None
+    if _CONVERT_WORD.search(window):
+        return True
+    written = re.escape(format_number(factor))
+    return re.search(rf"(?i)(?<![\d.,]){written}\s*(?:{_CONVERSIONS[factor]})\b", window) is not None
 
 
 def _partial_sum(calc: Calculation, reference_sums: tuple[tuple[Fraction, ...], ...],

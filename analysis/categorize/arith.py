@@ -96,12 +96,17 @@ class Calculation:
     # The left side's tokens, to re-evaluate it with other operand values (`with_operands`).
     terms: tuple[Token, ...] = field(default=(), compare=False, repr=False)
 
-    def with_operands(self, values: dict[Fraction, Fraction]) -> Fraction | None:
+    def with_operands(self, values: dict[Fraction, Fraction],
+                      once: frozenset[Fraction] = frozenset()) -> Fraction | None:
         """The left side's value when each operand equal to a key of `values` takes that key's value instead
-        (a corrected earlier result carried forward); None when it does not re-evaluate."""
+        (a corrected earlier result carried forward); a value in `once` is replaced at its last occurrence only
+        (the same number also stands for something else). None when it does not re-evaluate."""
         if not self.terms:
             return None
-        seg = [t._replace(value=values[t.value]) if t.kind == "num" and t.value in values else t for t in self.terms]
+        last = {t.value: i for i, t in enumerate(self.terms) if t.kind == "num"}
+        seg = [t._replace(value=values[t.value])
+               if t.kind == "num" and t.value in values and (t.value not in once or last[t.value] == i) else t
+               for i, t in enumerate(self.terms)]
         return _evaluate(seg)
 
 

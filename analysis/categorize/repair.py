@@ -44,6 +44,7 @@ def repair(calculations: list[Calculation], answer: Fraction | None) -> Repair |
         return None
     corrected: dict[Fraction, Fraction] = {}
     carried: list[tuple[Fraction, Fraction]] = []
+    kept: set[Fraction] = set()  # values an unaffected calculation gives: the same number may mean either
     slip: Calculation | None = None
     for calc in calculations:
         if calc.mixed_units:
@@ -51,16 +52,19 @@ def repair(calculations: list[Calculation], answer: Fraction | None) -> Repair |
                 return None
             continue
         uses_corrected = any(v in corrected for v, _ in calc.operands)
-        value = calc.with_operands(corrected) if uses_corrected else calc.actual
+        value = calc.with_operands(corrected, frozenset(kept)) if uses_corrected else calc.actual
         if value is None:
             continue
         if not calc.correct and slip is None:
             slip = calc
         if slip is None or calc.claimed_value in corrected:
+            kept.add(calc.claimed_value)
             continue
         if not calc.correct or (uses_corrected and not _close(value, calc.claimed_value)):
             corrected[calc.claimed_value] = value
             carried.append((calc.claimed_value, value))
+        else:
+            kept.add(calc.claimed_value)
     if slip is None or answer not in corrected:
         return None
     return Repair(slip, corrected[answer], tuple(carried))
