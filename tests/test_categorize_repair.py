@@ -159,3 +159,25 @@ def test_near_miss_a_quantity_of_the_problem_is_no_unit_factor() -> None:
     result = categorize_failure(FailureInput(question=question, response=response, gold="90",
                                              reference_solution="1.5*60=<<1.5*60=90>>90\n#### 90"))
     assert (result.category, result.first_error_step) == (Category.REASONING, 1)
+
+
+_PARTY_QUESTION = "Ann has some cookies, Bob has half as many and Cy as many as Ann. They have 250. How many has Ann?"
+
+
+def test_an_equation_slip_whose_correction_gives_gold_is_arithmetic() -> None:
+    response = ("1. Let x be the number of cookies Ann has.\n2. Then x + (1/2)x + x = 250.\n"
+                "3. Combining like terms, we get (3/2)x = 250.\n"
+                "4. x = 250 / (3/2) = 166.67.\n5. [Final solution] Ann has 167 cookies. #### 167")
+    result = categorize_failure(FailureInput(question=_PARTY_QUESTION, response=response, gold="100"))
+    assert (result.category, result.first_error_step) == (Category.ARITHMETIC, 3), result.evidence
+    assert result.evidence["algebra"] and result.evidence["repaired_answer"] == "100"
+
+
+def test_near_miss_an_equation_slip_that_does_not_explain_the_answer_is_left_to_the_set_up() -> None:
+    # The same slip after a set-up that leaves Cy out: correcting it gives 166.67, not 100.
+    response = ("1. Let x be the number of cookies Ann has.\n2. Then x + (1/2)x = 250.\n"
+                "3. Combining like terms, we get (3/2)x = 200.\n"
+                "4. x = 200 / (3/2) = 133.33.\n5. [Final solution] Ann has 133 cookies. #### 133")
+    result = categorize_failure(FailureInput(question=_PARTY_QUESTION, response=response, gold="100"))
+    assert (result.category, result.first_error_step) == (Category.REASONING, 3), result.evidence
+    assert "set-up may be what went wrong first" in describe_evidence("reasoning", result.evidence)

@@ -157,6 +157,21 @@ class Context:
         return None
 
 
+def _equation_repair(ctx: Context, equation: Finding) -> Repair | None:
+    """Correcting an equation slip (its solution `written` -> `actual`) and carrying it forward gives gold."""
+    ev = equation.evidence
+    written, actual, offset = _number(str(ev.get("written"))), _number(str(ev.get("actual"))), ev.get("offset")
+    if written is None or actual is None or not isinstance(offset, int):
+        return None
+    return repair_reaches(ctx.calculations, ctx.answer_value, ctx.gold_value, (offset, written, actual))
+
+
+def _unexplained_equation_slip(ctx: Context, equation: Finding) -> Finding:
+    return Finding(Category.REASONING, equation.step, 0.35,
+                   {**equation.evidence, "unexplained": "correcting the equation does not give the gold answer: "
+                    "its set-up may be what went wrong first", "extracted": ctx.extracted, "gold": ctx.inp.gold})
+
+
 def _off_path_slip(ctx: Context, slip: Finding) -> Finding | None:
     """A wrong calculation whose true value the reference never reaches either, and whose correction does not
     give the gold answer: the plan had already left the reference when the slip happened ("89 + 71 + 92 + 100 + 86
@@ -222,11 +237,19 @@ def categorize_failure(inp: FailureInput) -> CategoryResult:
             fired.append(finding)
     off = ctx.off_reference if usable else None
     fix = ctx.repair if usable else None
+    equation = next((f for f in fired if f.category is Category.ARITHMETIC and "algebra" in f.evidence), None)
+    if equation is not None:
+        fix = _equation_repair(ctx, equation)
+        if fix is None:
+            # An equation solved wrong, whose correction does not give the gold answer either: how the equation
+            # was set up, which no rule checks, may be what went wrong first (read on the hand labels: 6 of 10
+            # such slips came after a wrong set-up).
+            fired = [_unexplained_equation_slip(ctx, f) if f is equation else f for f in fired]
     if fix is not None:
         # Correcting the slips alone gives the gold answer: the slip is the error, and wherever else the response
         # left the reference's path was a valid detour.
         slip = next((f for f in fired if f.category is Category.ARITHMETIC
-                     and f.evidence.get("offset") == fix.slip.start), None)
+                     and f.evidence.get("offset") == fix.start), None)
         if slip is not None:
             fired = [Finding(slip.category, slip.step, max(slip.confidence, 0.95), {**slip.evidence, **fix.evidence()})]
             off = None

@@ -128,6 +128,13 @@ def _describe(  # noqa: C901 - one table of shapes
     if cat in ("invalid_answer", "no_final_answer") and ev.get("reason"):
         return t(ev["reason"])
     if cat == "reasoning":
+        if ev.get("algebra") and ev.get("unexplained"):
+            var = t(ev.get("variable", "x"))
+            return (
+                f"the equation {q(ev.get('expression'))} is rewritten as {q(ev.get('claimed'))} ({var} = "
+                f"{q(ev.get('written'))}, not {q(ev.get('actual'))}), but correcting it does not give the gold answer "
+                f"{q(ev.get('gold'))}: the set-up may be what went wrong first"
+            )
         if ev.get("off_reference") and ev.get("expression") and ev.get("claimed") is not None:
             return (
                 f"leaves the reference solution's path here: {q(ev['expression'])} (written {q(ev['claimed'])}) "

@@ -23,7 +23,8 @@ from analysis.categorize.arith import Calculation, format_number
 
 @dataclass(frozen=True)
 class Repair:
-    slip: Calculation  # the first wrong calculation
+    start: int  # offset of the first correction: the first wrong calculation, or the equation slip given as seed
+    slip: Calculation | None  # the first wrong calculation (None when the first correction is a seed)
     answer: Fraction  # the final answer once every slip is corrected and carried forward
     carried: tuple[tuple[Fraction, Fraction], ...]  # (written, corrected) for each value that changed, in order
 
@@ -37,16 +38,24 @@ def _close(a: Fraction, b: Fraction) -> bool:
     return a == b or abs(a - b) <= max(Fraction(1, 200), abs(b) * Fraction(1, 1000))
 
 
-def repair(calculations: list[Calculation], answer: Fraction | None) -> Repair | None:
-    """Correct every wrong calculation and carry the corrections forward; None when no calculation is wrong, a
-    slip is a unit error rather than an arithmetic one, or the corrections do not reach the final answer."""
+def repair(calculations: list[Calculation], answer: Fraction | None,
+           seed: tuple[int, Fraction, Fraction] | None = None) -> Repair | None:
+    """Correct every wrong calculation and carry the corrections forward; None when nothing is wrong, a slip is
+    a unit error rather than an arithmetic one, or the corrections do not reach the final answer. `seed` is a
+    first correction found another way, as (offset, written value, true value): an equation solved wrong
+    ("x = 100" where the equation gives 150), carried into the calculations after `offset`."""
     if answer is None:
         return None
     corrected: dict[Fraction, Fraction] = {}
     carried: list[tuple[Fraction, Fraction]] = []
     kept: set[Fraction] = set()  # values an unaffected calculation gives: the same number may mean either
     slip: Calculation | None = None
+    start: int | None = None
     for calc in calculations:
+        if seed is not None and start is None and calc.start > seed[0]:
+            start = seed[0]
+            corrected[seed[1]] = seed[2]
+            carried.append((seed[1], seed[2]))
         if calc.mixed_units:
             if not calc.correct:
                 return None
@@ -57,7 +66,8 @@ def repair(calculations: list[Calculation], answer: Fraction | None) -> Repair |
             continue
         if not calc.correct and slip is None:
             slip = calc
-        if slip is None or calc.claimed_value in corrected:
+            start = calc.start if start is None else start
+        if start is None or calc.claimed_value in corrected:
             kept.add(calc.claimed_value)
             continue
         if not calc.correct or (uses_corrected and not _close(value, calc.claimed_value)):
@@ -65,16 +75,34 @@ def repair(calculations: list[Calculation], answer: Fraction | None) -> Repair |
             carried.append((calc.claimed_value, value))
         else:
             kept.add(calc.claimed_value)
-    if slip is None or answer not in corrected:
+    if seed is not None and start is None:  # nothing is calculated after the equation: the answer is its solution
+        start = seed[0]
+        corrected.setdefault(seed[1], seed[2])
+        carried.append((seed[1], seed[2]))
+    if start is None:
         return None
-    return Repair(slip, corrected[answer], tuple(carried))
+    written = _written_as(answer, corrected)
+    if written is None:
+        return None
+    return Repair(start, slip, corrected[written], tuple(carried))
 
 
-def repair_reaches(calculations: list[Calculation], answer: Fraction | None, gold: Fraction | None) -> Repair | None:
+def _written_as(answer: Fraction, corrected: dict[Fraction, Fraction]) -> Fraction | None:
+    """The corrected value the final answer states: itself, or rounded to a whole number (167 batches for
+    166.67, 166 when rounding down)."""
+    if answer in corrected:
+        return answer
+    if answer.denominator == 1:
+        return next((v for v in corrected if v.denominator != 1 and abs(v - answer) < 1), None)
+    return None
+
+
+def repair_reaches(calculations: list[Calculation], answer: Fraction | None, gold: Fraction | None,
+                   seed: tuple[int, Fraction, Fraction] | None = None) -> Repair | None:
     """The repair when correcting the response's slips turns its final answer into the gold answer, else None."""
     if gold is None:
         return None
-    fixed = repair(calculations, answer)
+    fixed = repair(calculations, answer, seed)
     return fixed if fixed is not None and _close(fixed.answer, gold) else None
 
 
