@@ -37,8 +37,8 @@ CASES = [json.loads(line) for line in (DATA / "categorize_rule_cases.jsonl").ope
 LABELS = DATA / "categorize_dev_labels.jsonl"
 
 # (accuracy, arithmetic precision) floors per split: what version 6 reached (docs/QUALITY.md) minus a couple of
-# items. Reached: dev 76/100, arithmetic 10 of 11 predicted right; holdout 40/50, 9 of 10; test2 62/100, 14 of 15;
-# test3 64/100, 21 of 26; test4 (blind: measured once, 51/100, before it was read) 53/100, 7 of 12.
+# items. Reached: dev 77/100, arithmetic 10 of 10 predicted right; holdout 41/50, 9 of 9; test2 61/100, 13 of 14;
+# test3 64/100, 20 of 23; test4 (blind: measured once, 51/100, before it was read) 55/100, 7 of 10.
 FLOORS = {"dev": (0.74, 0.85), "holdout": (0.76, 0.85), "test2": (0.60, 0.85), "test3": (0.62, 0.75),
           "test4": (0.51, 0.55)}
 
