@@ -325,16 +325,25 @@ def failures_report(engine: Engine) -> list[dict[str, Any]]:
     return out
 
 
-def judge_fallbacks(engine: Engine, judge: Any, run_id: int | None = None, limit: int | None = None) -> dict[str, int]:
+def judge_fallbacks(
+    engine: Engine, judge: Any, run_id: int | None = None, limit: int | None = None, batch_size: int = BATCH_SIZE
+) -> dict[str, int]:
     """Ask `judge` (see `analysis.judge.Judge`) about failures whose rule label is the `reasoning` fallback and
-    that have no judge label yet; store each readable verdict as a `judge` label. Human labels still win."""
+    that have no judge label yet; store each readable verdict as a `judge` label (with the judge's first wrong
+    step). Human labels still win. Each chunk of `batch_size` failures goes to the judge as one batch
+    (`analysis.judge.judge_batch`), with no database session open while the model works, and is committed
+    before the next, so a killed run keeps what it finished and the same call resumes."""
     from analysis.categorize import CategoryResult
+    from analysis.judge import judge_batch
     from analysis.types import Category
 
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     with session_scope(engine) as session:
         judged = select(CategoryLabel.response_id).where(CategoryLabel.source == LabelSource.JUDGE.value)
         q = (
-            select(CategoryLabel.response_id, CategoryLabel.confidence, CategoryLabel.evidence)
+            select(CategoryLabel.response_id, CategoryLabel.confidence, CategoryLabel.evidence,
+                   CategoryLabel.first_error_step)
             .join(Response, Response.id == CategoryLabel.response_id)
             .where(CategoryLabel.source == LabelSource.RULE.value, CategoryLabel.category == Category.REASONING.value,
                    CategoryLabel.response_id.not_in(judged))
@@ -344,22 +353,26 @@ def judge_fallbacks(engine: Engine, judge: Any, run_id: int | None = None, limit
             q = q.where(Response.run_id == run_id)
         if limit is not None:
             q = q.limit(limit)
-        todo = {rid: (conf, ev) for rid, conf, ev in session.execute(q)}
+        todo = {rid: (conf, ev, step) for rid, conf, ev, step in session.execute(q)}
     counts: Counter[str] = Counter()
     ids = list(todo)
-    for start in range(0, len(ids), BATCH_SIZE):
-        chunk = ids[start : start + BATCH_SIZE]
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
         with session_scope(engine) as session:
-            for row in session.execute(input_query(chunk)):
-                conf, ev = todo[row.id]
-                rule = CategoryResult(Category.REASONING, None, conf, dict(ev or {}))
-                verdict = judge(failure_input_from_row(row), rule)
+            rows = session.execute(input_query(chunk)).all()
+        items = []
+        for row in rows:
+            conf, ev, step = todo[row.id]
+            items.append((failure_input_from_row(row), CategoryResult(Category.REASONING, step, conf, dict(ev or {}))))
+        verdicts = judge_batch(judge, items)
+        with session_scope(engine) as session:
+            for row, verdict in zip(rows, verdicts, strict=True):
                 if verdict is None:
                     counts["unreadable"] += 1
                     continue
                 add_label(session, row.id, verdict.category.value, source=LabelSource.JUDGE,
                           confidence=verdict.confidence, evidence={"rationale": verdict.rationale},
-                          categorizer_version=CATEGORIZER_VERSION, refresh=False)
+                          first_error_step=verdict.step, categorizer_version=CATEGORIZER_VERSION, refresh=False)
                 counts[verdict.category.value] += 1
             refresh_effective_category(session, chunk)
     return dict(counts)

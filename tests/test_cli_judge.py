@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -18,8 +19,11 @@ from db.labels import add_human_label
 from db.models import CategoryLabel, Response
 from tests.openai_server import AbelOutputsServer
 
+_VERDICT = "STEP: 2\nCATEGORY: misread_quantity\nCONFIDENCE: 0.7\nRATIONALE: uses a number the question never gives"
 
-def _fill(tmp_path: Path, engine) -> list[int]:  # type: ignore[no-untyped-def]
+
+def _fill(tmp_path: Path, engine, copies: int = 1) -> list[int]:  # type: ignore[no-untyped-def]
+    """Import `2 * copies` failures that the rules leave in the `reasoning` fallback; returns their ids."""
     lines = []
     cases = [
         ("Tom has some apples and buys more. How many now?",
@@ -27,8 +31,9 @@ def _fill(tmp_path: Path, engine) -> list[int]:  # type: ignore[no-untyped-def]
         ("A box holds pens. How many pens in two boxes?",
          "1. A box holds pens.\n2. Two boxes hold 9 pens. #### 9", "12"),
     ]
-    for i, (question, answer, gold) in enumerate(cases):
-        prompt = f"Question:\n{question}\nAnswer:\nLet's think step by step.\n"
+    for i in range(copies * len(cases)):
+        question, answer, gold = cases[i % len(cases)]
+        prompt = f"Question:\n{question} (copy {i // len(cases)})\nAnswer:\nLet's think step by step.\n"
         lines.append(json.dumps({"id": i, "prompt": prompt, "response": answer, "pred": answer[-1], "gold": gold,
                                  "result": False}))
     (tmp_path / "o" / "gsm8k").mkdir(parents=True)
@@ -50,7 +55,7 @@ def test_judge_labels_fallbacks_once_and_never_overrides_a_human(tmp_path: Path,
 
     def respond(model: str, prompt: str) -> str:
         prompts.append(prompt)
-        return "CATEGORY: misread_quantity\nCONFIDENCE: 0.7\nRATIONALE: uses a number the question never gives"
+        return "Step [1] restates the problem.\n" + _VERDICT
 
     server = AbelOutputsServer(tmp_path, models={"judge-model": ()}, responder=respond).start()
     try:
@@ -58,17 +63,39 @@ def test_judge_labels_fallbacks_once_and_never_overrides_a_human(tmp_path: Path,
         first = CliRunner().invoke(app, args)
         assert first.exit_code == 0, first.output
         assert json.loads(first.output) == {"misread_quantity": 2}
+        assert server.requests == 2  # chat prompts (the default format) go one per request
         second = CliRunner().invoke(app, args)
         assert second.exit_code == 0 and json.loads(second.output) == {}
     finally:
         server.stop()
-    assert len(prompts) == 2 and "Tom has some apples" in prompts[0]
+    assert len(prompts) == 2 and "Tom has some apples" in prompts[0] and "[2] 2. So he has 7 apples" in prompts[0]
     with Session(engine) as s:
         rows = {r.id: (r.category, r.category_source) for r in s.scalars(select(Response))}
         judge_labels = s.scalars(select(CategoryLabel).where(CategoryLabel.source == "judge")).all()
     assert rows[fallbacks[0]] == ("misread_quantity", "judge")
     assert rows[fallbacks[1]] == ("reasoning", "human")  # the judge label is stored but the person wins
     assert all(lab.evidence["rationale"].startswith("uses a number") for lab in judge_labels)
+    assert [lab.first_error_step for lab in judge_labels] == [2, 2]
+
+
+@pytest.mark.parametrize(("batch_size", "requests"), [(500, 1), (4, 2)])
+def test_completion_prompts_of_a_batch_share_requests(  # type: ignore[no-untyped-def]
+    tmp_path: Path, engine, db_url: str, batch_size: int, requests: int
+) -> None:
+    fallbacks = _fill(tmp_path, engine, copies=3)
+    assert len(fallbacks) == 6
+    server = AbelOutputsServer(tmp_path, models={"judge-model": ()}, responder=lambda m, p: _VERDICT).start()
+    try:
+        result = CliRunner().invoke(app, [
+            "--db", db_url, "judge", "--model", "judge-model", "--base-url", server.url, "--json",
+            "--prompt-format", "completion", "--prompts-per-request", "8", "--batch-size", str(batch_size),
+        ])
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"misread_quantity": 6}
+    # One engine call per batch; the openai engine sends up to 8 completion prompts per request.
+    assert (server.requests, server.prompts_served) == (requests, 6)
 
 
 def test_unknown_judge_model_is_one_clear_line(tmp_path: Path, engine, db_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -82,3 +109,23 @@ def test_unknown_judge_model_is_one_clear_line(tmp_path: Path, engine, db_url: s
     # `main()` prints CliError as one line with exit code 1 (tested in test_import); here it is the exception.
     assert isinstance(result.exception, CliError)
     assert str(result.exception) == f"model 'nope' is not served at {url}; served models: judge-model"
+    assert server.requests == 0  # checked before any prompt was sent
+
+
+def test_vllm_judge_without_vllm_is_one_clear_line(tmp_path: Path, engine, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("vLLM is installed here: this test is about machines without it")
+    _fill(tmp_path, engine)
+    result = CliRunner().invoke(app, ["--db", db_url, "judge", "--engine", "vllm", "--model", "some/model"])
+    assert isinstance(result.exception, CliError), result.exception
+    assert "needs vLLM" in str(result.exception)
+
+
+def test_unknown_engine_and_prompt_format_are_refused(db_url: str) -> None:
+    for extra in (["--engine", "tgi"], ["--prompt-format", "raw"]):
+        result = CliRunner().invoke(app, ["--db", db_url, "judge", "--model", "m", *extra])
+        assert isinstance(result.exception, CliError), extra
