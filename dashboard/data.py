@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from analysis.github_plan import SyncPlan
 from db import limitations as lim
 from db import queries
+from db.agreement import agreement_report
 from db.github_sync import PyGithubTracker, SyncResult, make_retry, preview_sync, sync_github
 from db.labels import add_human_label
 from db.queries import FailureFilters, Filters
@@ -120,6 +122,36 @@ def save_human_label(url: str, response_id: int, category: str, *, author: str, 
         add_human_label(session, response_id, category, author=author, note=note or None)
     log.info("human label %s on response %d by %s", category, response_id, author)
     st.cache_data.clear()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def agreement(url: str, f: Filters, source: str = "rule") -> dict[str, Any]:
+    """Rules vs people within the filters (`db.agreement.agreement_report`); a saved label clears it."""
+    return agreement_report(engine(url), source=source, filters=f)
+
+
+def agreement_categories_df(report: dict[str, Any]) -> pd.DataFrame:
+    """Per category: how often people chose it, precision and recall of the machine's label (as percentages)."""
+    rows = [{"category": c["category"], "labelled by people": c["labelled"], "predicted": c["predicted"],
+             "precision %": None if c["precision"] is None else round(100.0 * c["precision"], 1),
+             "precision": f"{c['right']}/{c['predicted']}",
+             "recall %": None if c["recall"] is None else round(100.0 * c["recall"], 1),
+             "recall": f"{c['found']}/{c['labelled']}"} for c in report["categories"]]
+    return pd.DataFrame(rows, columns=["category", "labelled by people", "predicted", "precision %", "precision",
+                                       "recall %", "recall"])
+
+
+def agreement_disagreements_df(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per disagreement, with a link to the failure on the Failures page (`?response=<id>`)."""
+    rows = [{"open": f"failures?response={d['response_id']}", "response_id": d["response_id"], "model": d["model"],
+             "benchmark": d["benchmark"], "key": d["key"], "human": d["human"], "human step": d["human_step"],
+             report["source"]: d["predicted"], "step": d["predicted_step"], "author": d["author"], "note": d["note"]}
+            for d in report["disagreements"]]
+    df = pd.DataFrame(rows, columns=["open", "response_id", "model", "benchmark", "key", "human", "human step",
+                                     report["source"], "step", "author", "note"])
+    for col in ("human step", "step"):
+        df[col] = df[col].astype("Int64")  # a missing step stays blank, not NaN
+    return df
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

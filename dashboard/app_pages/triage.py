@@ -1,7 +1,8 @@
 """Triage: failures that need a person, one at a time; every action is saved as a `human` label.
 
 Each action is its own short transaction and the queue never offers an item that already has a human label,
-so two people triaging at once simply skip each other's items and nothing is lost.
+so two people triaging at once simply skip each other's items and nothing is lost. "Rules vs people" above the
+queue says how often the rule category agrees with the labels people gave (`db.agreement`), within the filters.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import streamlit as st
 from analysis.types import Category
 from dashboard import data, state
 from dashboard.detail import render_detail
+from db.agreement import agreement_headline
 
 st.title("Triage")
 state.require_data()
@@ -21,6 +23,19 @@ skipped: list[int] = st.session_state.setdefault("triage_skipped", [])
 done, remaining = data.triage_progress(url, f)
 total = done + remaining
 st.progress(done / total if total else 1.0, text=f"{done:,} labelled by people · {remaining:,} waiting")
+
+agreement = data.agreement(url, f)
+if not agreement["human_labelled"]:
+    st.caption("Rules vs people: no failure has a human label yet. Label some here, or import labels made elsewhere "
+               "(`abel-triage labels import FILE.jsonl`), to see how often the rule categories agree with people.")
+else:
+    st.markdown(f"**Rules vs people** · {agreement_headline(agreement)}")
+    if agreement["n"]:
+        with st.expander("Per category: precision and recall of the rule category against people's labels"):
+            st.dataframe(data.agreement_categories_df(agreement), hide_index=True, key="triage_agreement_table")
+        with st.expander(f"Disagreements ({len(agreement['disagreements']):,})"):
+            st.dataframe(data.agreement_disagreements_df(agreement), hide_index=True, key="triage_disagreements",
+                         column_config={"open": st.column_config.LinkColumn("open", display_text="open")})
 
 current = data.triage_next(url, f, tuple(skipped))
 if current is None:

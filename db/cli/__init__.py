@@ -44,6 +44,7 @@ def _register() -> None:
     import db.cli.cmd_dev  # noqa: F401
     import db.cli.cmd_grade_file  # noqa: F401
     import db.cli.cmd_judge  # noqa: F401
+    import db.cli.cmd_labels  # noqa: F401
     import db.cli.cmd_run  # noqa: F401
     import db.cli.cmd_sync  # noqa: F401
 
