@@ -141,7 +141,7 @@ def measure(
 def format_measurement(m: Measurement, title: str) -> str:
     parts = [format_agreement(m.rules, f"rules alone, {title}")]
     if m.combined is not None:
-        parts.append(format_agreement(m.combined, f"rules + judge, {title}"))
+        parts.append(format_agreement(m.combined, f"rules + judge, {title}", predicted="rules + judge"))
         verdicts = ", ".join(f"{c} {n}" for c, n in m.verdicts.most_common()) or "none"
         parts.append(f"judge: asked about {m.judged} `reasoning` fallbacks; readable {m.judged - m.unreadable} "
                      f"({verdicts}); unreadable {m.unreadable} (the rule's fallback kept)\n"

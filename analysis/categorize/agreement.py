@@ -86,8 +86,9 @@ def measure_agreement(pairs: Iterable[tuple[HandLabel, Prediction]]) -> Agreemen
     return Agreement(n, correct, confusion, step_both, step_agree)
 
 
-def format_agreement(agreement: Agreement, title: str = "") -> str:
-    """A plain-text report: accuracy, per-category precision/recall, the confusion table (rows: hand labels)."""
+def format_agreement(agreement: Agreement, title: str = "", predicted: str = "categorizer") -> str:
+    """A plain-text report: accuracy, per-category precision/recall, the confusion table (rows: hand labels,
+    columns: `predicted`, what is compared with them)."""
     cats = agreement.categories()
     short = {c: c[:8] for c in cats}
     lines = []
@@ -101,7 +102,7 @@ def format_agreement(agreement: Agreement, title: str = "") -> str:
         pr, pn = agreement.precision(c)
         rr, rn = agreement.recall(c)
         lines.append(f"{c:<18} {f'{pr}/{pn}':>12} {f'{rr}/{rn}':>12}")
-    lines.append("confusion (rows: hand label, columns: categorizer)")
+    lines.append(f"confusion (rows: hand label, columns: {predicted})")
     lines.append(f"{'':<18}" + "".join(f"{short[c]:>9}" for c in cats))
     for h in cats:
         row = [agreement.confusion[(h, p)] for p in cats]

@@ -82,7 +82,8 @@ def format_report(report: dict[str, Any], show: bool = False) -> str:
     if not report["n"]:
         return f"{agreement_headline(report)} Run `{_FILL[source]}` first."
     scope = "all runs" if report["run_id"] is None else f"run {report['run_id']}"
-    parts = [format_agreement(agreement_from_report(report), f"{_TITLES[source]}, {scope}: {report['n']} failures")]
+    parts = [format_agreement(agreement_from_report(report), f"{_TITLES[source]}, {scope}: {report['n']} failures",
+                              predicted=source)]
     notes = []
     if report["unpaired"]:
         notes.append(f"{report['unpaired']} human-labelled failure(s) left out: no {source} label (run "
