@@ -1,7 +1,7 @@
 """Agreement of the rule categorizer, alone and with a judge model, with careful hand labels of Abel's failures.
 
     .venv/bin/python benchmarks/measure_dev_labels.py [--db /tmp/cat.db]
-        [--split dev|holdout|tuning|test2|old|test3|test4|all] [--limit N] [--show]
+        [--split dev|holdout|tuning|test2|old|test3|test4|test5|all] [--limit N] [--show]
 
 With a judge model served by vLLM (or any OpenAI-compatible server), the one command that measures it:
 
@@ -18,14 +18,16 @@ unreadable (with a few of those answers, so a format problem is visible). Nothin
 `--prompt-format completion` sends raw prompts to /v1/completions instead of chat messages (base models);
 `--max-tokens` bounds the judge's answer (it checks the steps in a few lines before its verdict lines).
 
-`tests/data/categorize_dev_labels.jsonl` holds 450 failures, each labelled by reading the question, the reference
+`tests/data/categorize_dev_labels.jsonl` holds 550 failures, each labelled by reading the question, the reference
 solution and the response, before looking at the categorizer's output: primary category, first wrong step,
 rationale. 150 drawn with seed 3229 (90 gsm8k 7B/13B/70B, 40 gsm8k_robust, 20 tal_scq5k_en): 100 `dev` and 50
 `holdout` (`tuning` = both, used while tuning version 3); 100 more drawn with seed 20261127 from the remaining
 failures (60 gsm8k, 25 gsm8k_robust, 15 tal_scq5k_en) are `test2`: blind for version 3 (measured once before and
 once after tuning it), tuned on for version 4. 100 more drawn with seed 20261203 (same mix) are the blind `test3`
 split, labelled before version 4's changes and measured once before and once after them (`old` = the first 250,
-the labels version 4 was tuned on); `test4` (100 more) was blind for version 6. Do not use `--show` on a blind
+the labels version 4 was tuned on); `test4` (100 more, seed 20261131) was blind for version 6's first part and
+then tuned on; `test5` (100 more, seed 20261132) was labelled after version 6 was final and measured once: keep
+it blind. Do not use `--show` on a blind
 split while changing rules or the judge prompt; the prompt's examples are not taken from these labels.
 
 The database must hold Abel's imported and graded outputs (`abel-triage --db PATH setup`); with no `--db` a
@@ -65,9 +67,9 @@ from analysis.judge import Judge, judge_batch, verdict_json  # noqa: E402
 from analysis.types import Category  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "categorize_dev_labels.jsonl"
-SPLITS = ("dev", "holdout", "tuning", "test2", "old", "test3", "test4", "all")
+SPLITS = ("dev", "holdout", "tuning", "test2", "old", "test3", "test4", "test5", "all")
 GROUPS = {"tuning": ("dev", "holdout"), "old": ("dev", "holdout", "test2"),
-          "all": ("dev", "holdout", "test2", "test3", "test4")}
+          "all": ("dev", "holdout", "test2", "test3", "test4", "test5")}
 
 
 @dataclass

@@ -54,7 +54,7 @@ else:
 counts = data.category_counts(url, f)
 st.subheader("Failures by category")
 st.caption(
-    "Rule categories come with checkable evidence; on 450 careful hand labels of Abel's failures they agree "
+    "Rule categories come with checkable evidence; on 550 careful hand labels of Abel's failures they agree "
     "about 2 times in 3, and an `arithmetic` label is right about 9 times in 10 (docs/QUALITY.md). What the "
     "rules cannot see (misread quantities, steps left out) stays in `reasoning` with low confidence: the Triage "
     "page is where people settle it, and it shows how often the rules agree with them."
