@@ -135,10 +135,16 @@ class Context:
         ref = self.reference_text
         if not ref:
             return None
-        known = reference_values(ref, self.gold_value) | self.question_quantities
         calcs = self.calculations
-        return first_off_reference(calcs, [self.step_of(c.start) for c in calcs], known, reference_sums(ref),
-                                   self.inp.response)
+        return first_off_reference(calcs, [self.step_of(c.start) for c in calcs], self.path_values,
+                                   reference_sums(ref), self.inp.response)
+
+    @cached_property
+    def path_values(self) -> frozenset[Fraction]:
+        """The values on the reference solution's path: every value it writes, the gold answer, the question's
+        quantities (empty without a reference)."""
+        ref = self.reference_text
+        return reference_values(ref, self.gold_value) | self.question_quantities if ref else frozenset()
 
     @cached_property
     def repair(self) -> Repair | None:
@@ -176,14 +182,13 @@ def _off_path_slip(ctx: Context, slip: Finding) -> Finding | None:
     """A wrong calculation whose true value the reference never reaches either, and whose correction does not
     give the gold answer: the plan had already left the reference when the slip happened ("89 + 71 + 92 + 100 + 86
     = 448" summing the score the problem drops), so the plan, not the slip, is the first error."""
-    ref = ctx.reference_text
     offset = slip.evidence.get("offset")
-    if not ref or offset is None or "algebra" in slip.evidence:
+    if not ctx.reference_text or offset is None or "algebra" in slip.evidence:
         return None  # an equation's unknown is often not a quantity the reference names: no path to compare
     calc = next((c for c in ctx.calculations if c.start == offset), None)
     if calc is None:
         return None
-    known = reference_values(ref, ctx.gold_value) | ctx.question_quantities
+    known = ctx.path_values
     if calc.actual in known or -calc.actual in known:
         return None
     return Finding(Category.REASONING, slip.step, 0.4,
