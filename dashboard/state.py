@@ -8,7 +8,6 @@ that narrows the Failures page).
 
 from __future__ import annotations
 
-import getpass
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import data
+from db.labels import default_author
 from db.queries import Filters
 from db.session import DatabaseError, resolve_url
 
@@ -30,13 +30,6 @@ IMPORT_COMMANDS = (
     "abel-triage grade\n"
     "abel-triage categorize"
 )
-
-
-def _default_author() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in containers without a passwd entry
-        return "anonymous"
 
 
 def persistent_widget(widget: Any, label: str, state_key: str, default: Any, **kwargs: Any) -> Any:
@@ -78,7 +71,7 @@ def sidebar() -> None:
         persistent_multiselect("Benchmarks", options["benchmarks"], "global_benchmarks",
                                placeholder="All benchmarks")
         persistent_multiselect("Domain", options["domains"], "global_domains", placeholder="All domains")
-        persistent_widget(st.text_input, "Triage author", "triage_author", _default_author(),
+        persistent_widget(st.text_input, "Triage author", "triage_author", default_author(),
                           help="Saved with every human label you make on the Triage page.")
 
 

@@ -32,7 +32,7 @@ from analysis.categorize.agreement import Agreement, HandLabel, Prediction, meas
 from analysis.jsonl import iter_json_file
 from analysis.types import Category, LabelSource, LineError
 from db.categorize import failure_condition
-from db.labels import add_label, refresh_effective_category
+from db.labels import add_label, recency, refresh_effective_category
 from db.models import Benchmark, CategoryLabel, Model, Problem, Response, Run
 from db.queries import Filters, run_ids
 from db.session import session_scope
@@ -98,7 +98,7 @@ def _newest_human_labels(engine: Engine, run_id: int | None, runs: list[int] | N
             for row in conn.execute(scoped):
                 human = _Human(*row)
                 old = newest.get(human.response_id)
-                if old is None or (human.created_at, human.label_id) > (old.created_at, old.label_id):
+                if old is None or recency(human.created_at, human.label_id) > recency(old.created_at, old.label_id):
                     newest[human.response_id] = human
     return newest
 
@@ -118,7 +118,7 @@ def _machine_labels(engine: Engine, response_ids: Sequence[int]) -> dict[int, di
                 lab = _Machine(*rest)
                 mine = out.setdefault(rid, {})
                 old = mine.get(lab.source)
-                if old is None or (lab.created_at, lab.label_id) > (old.created_at, old.label_id):
+                if old is None or recency(lab.created_at, lab.label_id) > recency(old.created_at, old.label_id):
                     mine[lab.source] = lab
     return out
 

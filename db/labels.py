@@ -8,6 +8,7 @@ newest human label, else the newest judge label, else the rule label; it is copi
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -72,14 +73,27 @@ def add_human_label(
     )
 
 
+def default_author() -> str:
+    """Who a human label is by when nobody says: the OS user (the dashboard's "Triage author", `labels import`)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in containers without a passwd entry
+        return "anonymous"
+
+
+def recency(created_at: datetime, label_id: int) -> tuple[datetime, int]:
+    """Sort key of "newest" among labels of one source: the latest `created_at`, then the highest id."""
+    return (created_at, label_id)
+
+
 def effective_label(labels: Iterable[CategoryLabel]) -> CategoryLabel | None:
     best: CategoryLabel | None = None
     for lab in labels:
         if best is None:
             best = lab
             continue
-        key = (_SOURCE_RANK.get(lab.source, 0), lab.created_at, lab.id)
-        best_key = (_SOURCE_RANK.get(best.source, 0), best.created_at, best.id)
+        key = (_SOURCE_RANK.get(lab.source, 0), *recency(lab.created_at, lab.id))
+        best_key = (_SOURCE_RANK.get(best.source, 0), *recency(best.created_at, best.id))
         if key > best_key:
             best = lab
     return best

@@ -9,7 +9,6 @@ The exit code is 1 when the file cannot be read or a line could not be imported 
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import typer
 from db.cli import app, report_app
 from db.cli.cmd_core import _print_errors
 from db.cli.common import CliError, emit_json, open_engine
+from db.labels import default_author
 
 labels_app = typer.Typer(help="Human labels: bring in labels made outside the dashboard.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
@@ -28,14 +28,6 @@ NO_LABELS = ("No human labels yet: label failures on the dashboard's Triage page
              "with `abel-triage labels import FILE.jsonl`.")
 _TITLES = {"rule": "rules vs people", "judge": "judge vs people", "rule+judge": "rules + judge vs people"}
 _FILL = {"rule": "abel-triage categorize", "judge": "abel-triage judge", "rule+judge": "abel-triage categorize"}
-
-
-def default_author() -> str:
-    """The OS user, as the dashboard's "Triage author" defaults to it."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in containers without a passwd entry
-        return "anonymous"
 
 
 @labels_app.command("import")
