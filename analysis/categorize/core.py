@@ -241,15 +241,13 @@ def categorize_failure(inp: FailureInput) -> CategoryResult:
         if finding is not None:
             fired.append(finding)
     off = ctx.off_reference if usable else None
-    fix = ctx.repair if usable else None
     equation = next((f for f in fired if f.category is Category.ARITHMETIC and "algebra" in f.evidence), None)
-    if equation is not None:
-        fix = _equation_repair(ctx, equation)
-        if fix is None:
-            # An equation solved wrong, whose correction does not give the gold answer either: how the equation
-            # was set up, which no rule checks, may be what went wrong first (read on the hand labels: 6 of 10
-            # such slips came after a wrong set-up).
-            fired = [_unexplained_equation_slip(ctx, f) if f is equation else f for f in fired]
+    fix = None if not usable else ctx.repair if equation is None else _equation_repair(ctx, equation)
+    if equation is not None and fix is None:
+        # An equation solved wrong, whose correction does not give the gold answer either: how the equation
+        # was set up, which no rule checks, may be what went wrong first (read on the hand labels: 6 of 10
+        # such slips came after a wrong set-up).
+        fired = [_unexplained_equation_slip(ctx, f) if f is equation else f for f in fired]
     if fix is not None:
         # Correcting the slips alone gives the gold answer: the slip is the error, and wherever else the response
         # left the reference's path was a valid detour.
